@@ -1,0 +1,71 @@
+# BEDROT data lake. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+CACHE ?= $(HOME)/.cache/bedrot
+MINIO_BIN ?= $(CACHE)/bin/minio
+export BEDROT_MINIO_BIN := $(MINIO_BIN)
+ROWS ?= 5000000
+LAKE ?= lake
+
+PLUGINS := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/cmd/*/main.go)))
+
+.PHONY: help
+help: ## list targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/bedrot, every plugin bin/bedrot-<kind>-<name>, and the example plugin in bin/examples/
+	@mkdir -p $(BIN)/examples
+	$(GO) build -o $(BIN)/bedrot ./cmd/bedrot
+	@for d in plugins/*/cmd/*/; do name=$$(basename $$d); echo "$(GO) build -o $(BIN)/$$name ./$$d"; $(GO) build -o $(BIN)/$$name ./$$d || exit 1; done
+	cd examples/source-releases && GOWORK=off $(GO) build -o ../../$(BIN)/examples/bedrot-source-releases .
+
+.PHONY: demo
+demo: build ## ingest the sample DistroKid exports in examples/ into ./lake (folder + SQLite) and show what landed
+	$(BIN)/bedrot init --lake $(LAKE)
+	$(BIN)/bedrot plugin install --lake $(LAKE) $(BIN)/bedrot-source-distrokid
+	$(BIN)/bedrot ingest --lake $(LAKE) distrokid examples/distrokid/*.tsv examples/distrokid/*.csv
+	@echo; echo "== landing (original bytes + _metadata.json)"; $(BIN)/bedrot ls --lake $(LAKE) landing/
+	@echo; echo "== raw (typed Parquet, Hive partitions)"; $(BIN)/bedrot ls --lake $(LAKE) raw/
+	@echo; $(BIN)/bedrot status --lake $(LAKE)
+
+.PHONY: minio
+minio: ## build the pinned MinIO server for the tests (cached in ~/.cache/bedrot/bin)
+	@if [ ! -x "$(MINIO_BIN)" ]; then \
+		echo "building MinIO $(MINIO_VERSION) (a few minutes, once)"; \
+		mkdir -p $(dir $(MINIO_BIN)) && cd /tmp && GOBIN=$(dir $(MINIO_BIN)) $(GO) install github.com/minio/minio@$(MINIO_VERSION); \
+	fi
+
+.PHONY: postgres
+postgres: ## make sure the local PostgreSQL is up
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start" >&2; exit 1
+
+.PHONY: test
+test: minio postgres ## run every test: host (PostgreSQL and MinIO included), SDK, example plugin
+	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
+	$(GO) test -count=1 ./...
+	cd sdk && $(GO) test -count=1 ./...
+	cd examples/source-releases && GOWORK=off $(GO) test -count=1 ./...
+
+.PHONY: test-race
+test-race: minio postgres ## every test under the race detector (slower)
+	$(GO) test -race -count=1 ./... && cd sdk && $(GO) test -race -count=1 ./...
+
+.PHONY: bench
+bench: build ## time plugin -> landing -> raw on a generated DistroKid export of ROWS rows (default 5M) vs DuckDB and parquet-go
+	$(GO) run ./bench/distrokid -rows $(ROWS) -bin $(BIN)
+
+.PHONY: bench-go
+bench-go: ## Go micro-benchmarks (parser, Parquet writer)
+	$(GO) test -run '^$$' -bench . -benchmem ./plugins/... ./host/parquetfile/...
+
+.PHONY: generate
+generate: ## regenerate the protocol code from sdk/proto (needs protoc, protoc-gen-go, protoc-gen-go-grpc)
+	cd sdk && PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) generate ./...
+
+.PHONY: clean
+clean: ## remove bin/ and the demo lake
+	rm -rf $(BIN) $(LAKE)

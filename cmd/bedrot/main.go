@@ -1,0 +1,44 @@
+// Command bedrot is the BEDROT data lake's CLI and daemon: it installs
+// connector plugins, ingests sources into the lake (landing → raw), and
+// shows what the lake holds. Run `bedrot --help` for the tour.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-plugin"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	plugin.CleanupClients()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "Error:", err)
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
+	return exitUsageOrFailure(err)
+}

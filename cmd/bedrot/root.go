@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/lake"
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/pluginhost"
+)
+
+// Exit codes, documented in `bedrot --help`.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitQuarantined = 3
+	exitNotFound    = 4
+	exitInterrupted = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    runtime failure (plugin crash, storage or metastore error, run failed)
+  2    usage or configuration error (bad flag, bad argument, invalid config)
+  3    completed, but some input was quarantined (see the run's problems)
+  4    not found (lake, plugin, run)
+  130  interrupted`
+
+// apiVersion is stamped on every JSON document the CLI prints.
+const apiVersion = "bedrot/v1"
+
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func exitUsageOrFailure(err error) int {
+	switch {
+	case errors.Is(err, config.ErrBadConfiguration):
+		return exitUsage
+	case errors.Is(err, lake.ErrNotInitialised), errors.Is(err, pluginhost.ErrNotInstalled), errors.Is(err, metastore.ErrNotFound):
+		return exitNotFound
+	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
+		strings.HasPrefix(err.Error(), "unknown shorthand flag"), strings.Contains(err.Error(), "accepts "),
+		strings.Contains(err.Error(), "requires at least"), strings.Contains(err.Error(), "flag needs an argument"),
+		strings.HasPrefix(err.Error(), "invalid argument"):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// globals are the persistent flags.
+type globals struct {
+	lake, configFile, output, logLevel, databaseURL string
+	cfg                                             config.Config
+	stdout, stderr                                  io.Writer
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+	root := &cobra.Command{
+		Use:   "bedrot",
+		Short: "BEDROT data lake: pull the label's sources into a lake through connector plugins",
+		Long: `bedrot pulls BEDROT's DistroKid earnings exports (and, through more connector
+plugins, Spotify and TikTok) into a data lake. Every original payload is kept
+byte for byte in landing/, typed immutable Parquet goes to raw/, and bad input
+is quarantined with the file, line and field that broke — never dropped.
+
+The embedded default is a lake folder with a SQLite metastore inside it. In
+production point it at MinIO/S3 (storage.backend: s3) and PostgreSQL
+(database.url, or BEDROT_DATABASE_URL).
+
+Getting started:
+  make build                                   # bin/bedrot and bin/bedrot-source-*
+  bedrot init --lake ./lake                    # create the lake layout
+  bedrot plugin install ./bin                  # install every plugin binary
+  bedrot ingest distrokid examples/distrokid/*.tsv
+  bedrot ls raw/                               # see the Parquet
+  bedrot runs                                  # run history
+
+Configuration is layered: defaults < bedrot.yaml (or --config, BEDROT_CONFIG)
+< BEDROT_* environment variables < flags. Keys map to variables by upper-casing
+and replacing "." with "_" (database.url -> BEDROT_DATABASE_URL); nested source
+settings use "__" (BEDROT_SOURCES__DISTROKID__CONFIG__INBOX). A key ending in
+_file reads its value from that file (for secrets).
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Name() == "version" || cmd.Name() == "help" || cmd.Name() == "completion" {
+				return nil
+			}
+			return g.load(cmd)
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.lake, "lake", "", "lake folder (env BEDROT_LAKE; default ./lake)")
+	pf.StringVar(&g.configFile, "config", "", "config file (env BEDROT_CONFIG; default ./bedrot.yaml if present)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.StringVar(&g.logLevel, "log-level", "", "host log level: debug, info, warn, error (env BEDROT_LOG_LEVEL)")
+	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL URL for the metastore (env BEDROT_DATABASE_URL; default SQLite in the lake)")
+	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
+		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newVersionCmd(g))
+	return root
+}
+
+func (g *globals) load(cmd *cobra.Command) error {
+	if g.output != "table" && g.output != "json" {
+		return usageError("--output %q: use table or json", g.output)
+	}
+	flags := map[string]any{}
+	if cmd.Flags().Changed("lake") {
+		flags["lake"] = g.lake
+	}
+	if cmd.Flags().Changed("log-level") {
+		flags["log.level"] = g.logLevel
+	}
+	if cmd.Flags().Changed("database-url") {
+		flags["database.url"] = g.databaseURL
+	}
+	cfg, _, err := config.Load(config.LoadOptions{File: g.configFile, Flags: flags})
+	if err != nil {
+		return err
+	}
+	g.cfg = cfg
+	return nil
+}
+
+func (g *globals) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.cfg.Log.Level)); err != nil {
+		lvl = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if g.cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
+}
+
+func (g *globals) open(ctx context.Context, create bool) (*lake.Lake, error) {
+	return lake.Open(ctx, g.cfg, lake.Options{Create: create, Logger: g.logger()})
+}
+
+func (g *globals) json() bool { return g.output == "json" }
+
+// printJSON prints a JSON document with the CLI's envelope.
+func (g *globals) printJSON(kind string, body map[string]any) error {
+	doc := map[string]any{"apiVersion": apiVersion, "kind": kind}
+	for k, v := range body {
+		doc[k] = v
+	}
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func (g *globals) table() *tabwriter.Writer {
+	return tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+}
+
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s takes %s (got %d arguments)\nRun '%s --help' for usage.", cmd.CommandPath(), names, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+func minArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError("%s needs %s\nRun '%s --help' for usage.", cmd.CommandPath(), names, cmd.CommandPath())
+		}
+		return nil
+	}
+}

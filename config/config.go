@@ -1,0 +1,279 @@
+// Package config is the host's configuration: one typed struct, layered by
+// koanf as defaults < bedrot.yaml < BEDROT_* environment < command-line
+// flags. Secrets (S3 keys, source credentials) may come from the
+// environment or from files (any key ending in _file names a file whose
+// contents become the value of the key without the suffix); they are never
+// printed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// ErrBadConfiguration wraps every validation error.
+var ErrBadConfiguration = errors.New("bad configuration")
+
+// EnvPrefix prefixes every environment variable the host reads.
+const EnvPrefix = "BEDROT_"
+
+// Config is the whole host configuration.
+type Config struct {
+	// Lake is the lake folder (embedded default), and the home of the
+	// SQLite metastore and installed plugins when no other place is set.
+	Lake     string         `koanf:"lake"`
+	Storage  StorageConfig  `koanf:"storage"`
+	Database DatabaseConfig `koanf:"database"`
+	Plugins  PluginsConfig  `koanf:"plugins"`
+	Log      LogConfig      `koanf:"log"`
+	// Sources holds each source's plugin configuration, by source name.
+	Sources map[string]SourceConfig `koanf:"sources"`
+}
+
+// StorageConfig chooses the object store.
+type StorageConfig struct {
+	// Backend is "folder" (the lake folder) or "s3" (MinIO or S3).
+	Backend string   `koanf:"backend"`
+	S3      S3Config `koanf:"s3"`
+}
+
+// S3Config configures S3-compatible storage (path-style addressing).
+type S3Config struct {
+	Endpoint  string `koanf:"endpoint"`
+	Bucket    string `koanf:"bucket"`
+	Prefix    string `koanf:"prefix"`
+	Region    string `koanf:"region"`
+	AccessKey string `koanf:"access_key"`
+	SecretKey string `koanf:"secret_key"`
+	UseSSL    bool   `koanf:"use_ssl"`
+}
+
+// DatabaseConfig chooses the metastore.
+type DatabaseConfig struct {
+	// URL of a PostgreSQL database; empty means SQLite.
+	URL string `koanf:"url"`
+	// Schema in PostgreSQL (default: the URL's search_path).
+	Schema string `koanf:"schema"`
+	// SQLitePath is the SQLite file (default <lake>/.bedrot/bedrot.db).
+	SQLitePath string `koanf:"sqlite_path"`
+}
+
+// PluginsConfig configures plugin management.
+type PluginsConfig struct {
+	// Dir holds installed binaries (default <lake>/.bedrot/plugins).
+	Dir string `koanf:"dir"`
+	// LogLevel is passed to plugins.
+	LogLevel string `koanf:"log_level"`
+	// IdleTimeout stops a plugin that sends nothing for this long.
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+}
+
+// LogConfig configures the host's own logs (on stderr).
+type LogConfig struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"` // text or json
+}
+
+// SourceConfig is one source's settings.
+type SourceConfig struct {
+	// Plugin is the source plugin's name (default: the source name).
+	Plugin string `koanf:"plugin"`
+	// Config is passed to the plugin.
+	Config map[string]string `koanf:"config"`
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Lake:    "lake",
+		Storage: StorageConfig{Backend: "folder", S3: S3Config{Region: "us-east-1"}},
+		Plugins: PluginsConfig{LogLevel: "warn", IdleTimeout: 2 * time.Minute},
+		Log:     LogConfig{Level: "warn", Format: "text"},
+	}
+}
+
+// Source returns a source's settings, with defaults filled in.
+func (c Config) Source(name string) SourceConfig {
+	sc := c.Sources[name]
+	if sc.Plugin == "" {
+		sc.Plugin = name
+	}
+	if sc.Config == nil {
+		sc.Config = map[string]string{}
+	}
+	return sc
+}
+
+// Validate checks the configuration; errors name the key.
+func (c *Config) Validate() error {
+	var errs []string
+	if c.Lake == "" && c.Storage.Backend == "folder" {
+		errs = append(errs, "lake: must name a folder")
+	}
+	switch c.Storage.Backend {
+	case "folder":
+	case "s3":
+		if c.Storage.S3.Endpoint == "" {
+			errs = append(errs, "storage.s3.endpoint: required when storage.backend is s3")
+		}
+		if c.Storage.S3.Bucket == "" {
+			errs = append(errs, "storage.s3.bucket: required when storage.backend is s3")
+		}
+		if c.Database.URL == "" && c.Database.SQLitePath == "" && c.Lake == "" {
+			errs = append(errs, "database: set database.url (PostgreSQL) or database.sqlite_path with storage.backend s3")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("storage.backend: %q is not one of folder, s3", c.Storage.Backend))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrBadConfiguration, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// LocalHome is the folder for host-internal files (SQLite, plugins).
+func (c Config) LocalHome() string { return filepath.Join(c.Lake, ".bedrot") }
+
+// SQLitePath returns where the SQLite metastore lives.
+func (c Config) SQLitePath() string {
+	if c.Database.SQLitePath != "" {
+		return c.Database.SQLitePath
+	}
+	return filepath.Join(c.LocalHome(), "bedrot.db")
+}
+
+// PluginDir returns where installed plugins live.
+func (c Config) PluginDir() string {
+	if c.Plugins.Dir != "" {
+		return c.Plugins.Dir
+	}
+	return filepath.Join(c.LocalHome(), "plugins")
+}
+
+// LoadOptions says where to load from.
+type LoadOptions struct {
+	// File is an explicit config file; empty: $BEDROT_CONFIG, else
+	// ./bedrot.yaml if it exists.
+	File string
+	// Environ is the environment (default os.Environ()).
+	Environ []string
+	// Flags are values of command-line flags the user set, by config key.
+	Flags map[string]any
+}
+
+// Load layers defaults < file < environment < flags.
+func Load(opts LoadOptions) (Config, string, error) {
+	k := koanf.New(".")
+	def := Default()
+	_ = k.Load(confmap.Provider(map[string]any{
+		"lake": def.Lake, "storage.backend": def.Storage.Backend, "storage.s3.region": def.Storage.S3.Region,
+		"storage.s3.endpoint": "", "storage.s3.bucket": "", "storage.s3.prefix": "", "storage.s3.access_key": "",
+		"storage.s3.secret_key": "", "storage.s3.use_ssl": false,
+		"database.url": "", "database.schema": "", "database.sqlite_path": "",
+		"plugins.dir": "", "plugins.log_level": def.Plugins.LogLevel, "plugins.idle_timeout": def.Plugins.IdleTimeout.String(),
+		"log.level": def.Log.Level, "log.format": def.Log.Format,
+	}, "."), nil)
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	path := opts.File
+	if path == "" {
+		path = lookup(environ, EnvPrefix+"CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("bedrot.yaml"); err == nil {
+			path = "bedrot.yaml"
+		}
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, path, fmt.Errorf("%w: config file %s: %v", ErrBadConfiguration, path, err)
+		}
+	}
+	known := map[string]string{}
+	for _, key := range k.Keys() {
+		known[strings.ToUpper(EnvPrefix+strings.ReplaceAll(key, ".", "_"))] = key
+	}
+	err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(key, value string) (string, any) {
+			if key == EnvPrefix+"CONFIG" {
+				return "", nil
+			}
+			if path, ok := known[key]; ok {
+				return path, value
+			}
+			if rest := strings.TrimPrefix(key, EnvPrefix); strings.Contains(rest, "__") {
+				// BEDROT_SOURCES__SPOTIFY__CONFIG__CLIENT_SECRET -> sources.spotify.config.client_secret
+				return strings.ToLower(strings.ReplaceAll(rest, "__", ".")), value
+			}
+			return "", nil
+		},
+	}), nil)
+	if err != nil {
+		return Config{}, path, fmt.Errorf("%w: environment: %v", ErrBadConfiguration, err)
+	}
+	if len(opts.Flags) > 0 {
+		_ = k.Load(confmap.Provider(opts.Flags, "."), nil)
+	}
+	if err := resolveFiles(k); err != nil {
+		return Config{}, path, err
+	}
+	var cfg Config
+	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, path, fmt.Errorf("%w: %v", ErrBadConfiguration, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, path, err
+	}
+	return cfg, path, nil
+}
+
+// resolveFiles replaces every "<key>_file" with "<key>" read from the file.
+func resolveFiles(k *koanf.Koanf) error {
+	keys := k.Keys()
+	sort.Strings(keys)
+	for _, key := range keys {
+		if !strings.HasSuffix(key, "_file") {
+			continue
+		}
+		p := k.String(key)
+		if p == "" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("%w: %s: failed to read %s: %v", ErrBadConfiguration, key, p, err)
+		}
+		_ = k.Set(strings.TrimSuffix(key, "_file"), strings.TrimRight(string(data), "\r\n"))
+		k.Delete(key)
+	}
+	return nil
+}
+
+func lookup(environ []string, name string) string {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

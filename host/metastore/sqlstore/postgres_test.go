@@ -1,0 +1,71 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/stretchr/testify/require"
+
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/metastore/metastoretest"
+	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+)
+
+// defaultTestDatabaseURL is used when BEDROT_TEST_DATABASE_URL is not set.
+const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	metastoretest.Exercise(t, openPostgres)
+}
+
+// openPostgres opens a store in a new schema, dropped when the test ends.
+func openPostgres(t *testing.T) metastore.Store {
+	t.Helper()
+	schema := testSchema(t)
+	s, err := sqlstore.OpenPostgres(t.Context(), testDatabaseURL(), schema)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// testDatabaseURL is the PostgreSQL server tests use.
+func testDatabaseURL() string {
+	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultTestDatabaseURL
+}
+
+// testSchema names a new schema bedrot_test_<random> and drops it (if it
+// was created) when the test ends, after the test's stores are closed.
+func testSchema(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "bedrot_test_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := testDB(t).ExecContext(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
+		require.NoError(t, err)
+	})
+	return schema
+}
+
+// testDB is a plain connection pool to the test server, closed when the
+// test ends.
+func testDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", testDatabaseURL())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}

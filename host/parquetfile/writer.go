@@ -1,0 +1,387 @@
+package parquetfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"unicode/utf8"
+
+	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/snappy"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// DefaultRowGroupRows is the row-group size used when Options.RowGroupRows is zero.
+const DefaultRowGroupRows = 256 * 1024
+
+// DefaultDictionaryMaxBytes bounds the dictionary of a string column within
+// one row group (the parquet-mr and Arrow default); past it the column falls
+// back to PLAIN pages for the rest of the row group.
+const DefaultDictionaryMaxBytes = 1 << 20
+
+// DefaultCreatedBy is the created_by footer value used when Options.CreatedBy is empty.
+const DefaultCreatedBy = "bedrot"
+
+// writeChunkRows is how many rows are handed to parquet-go per column call. It
+// bounds the scratch buffer (24 bytes a value) and the size of one data page.
+const writeChunkRows = 4096
+
+// Compression selects the codec of every column chunk.
+type Compression int
+
+const (
+	// CompressionZstd is zstd at its default level (≈ zstd -3). The default.
+	CompressionZstd Compression = iota
+	// CompressionZstdFastest is zstd at its fastest level (≈ zstd -1).
+	CompressionZstdFastest
+	// CompressionSnappy is snappy, for consumers that cannot read zstd.
+	CompressionSnappy
+	// CompressionNone writes uncompressed pages.
+	CompressionNone
+)
+
+var (
+	zstdDefault = zstd.Codec{Level: zstd.SpeedDefault}
+	zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
+	snappyCodec = snappy.Codec{}
+)
+
+func (c Compression) codec() (compress.Codec, error) {
+	switch c {
+	case CompressionZstd:
+		return &zstdDefault, nil
+	case CompressionZstdFastest:
+		return &zstdFastest, nil
+	case CompressionSnappy:
+		return &snappyCodec, nil
+	case CompressionNone:
+		return &parquet.Uncompressed, nil
+	default:
+		return nil, fmt.Errorf("unknown compression %d", int(c))
+	}
+}
+
+// Options configure a Writer. The zero value is usable.
+type Options struct {
+	// RowGroupRows caps the rows of one row group; DefaultRowGroupRows when zero.
+	RowGroupRows int64
+	// Compression is the codec of every column; zstd when zero.
+	Compression Compression
+	// KeyValue is written to the footer's key/value metadata, e.g.
+	// bedrot.run_id, bedrot.source, bedrot.schema.
+	KeyValue map[string]string
+	// CreatedBy is the footer's created_by, conventionally
+	// "<app> version <version> (build <commit>)"; DefaultCreatedBy when empty.
+	CreatedBy string
+	// DictionaryMaxBytes bounds each string column's dictionary per row
+	// group; DefaultDictionaryMaxBytes when zero, unbounded when negative.
+	DictionaryMaxBytes int64
+}
+
+// column is the per-field state of a Writer.
+type column struct {
+	field    sdk.Field
+	cw       *parquet.ColumnWriter
+	index    int  // column index in the file
+	optional bool // OPTIONAL: definition level 1 means present
+	int32Dec bool // DECIMAL stored as INT32
+	maxAbs   int64
+}
+
+// Writer streams sdk.RecordBatches into one Parquet file. It buffers at most
+// one row group, encoded and compressed page by page, so memory stays bounded
+// by the row-group size rather than the file size. A Writer is not safe for
+// concurrent use.
+type Writer struct {
+	schema       sdk.Schema
+	pw           *parquet.Writer
+	cols         []column
+	values       []parquet.Value
+	rowGroupRows int64
+	groupRows    int64
+	rows         int64
+	err          error
+	closed       bool
+}
+
+// errClosed is returned by Write and Close after Close.
+var errClosed = errors.New("parquet writer is closed")
+
+// NewWriter starts a Parquet file with schema s on w. The caller owns w: Close
+// writes the footer but does not close w.
+func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
+	ps, err := SchemaFor(s)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create parquet writer: %w", err)
+	}
+	codec, err := opts.Compression.codec()
+	if err != nil {
+		return nil, fmt.Errorf("failed to create parquet writer: %w", err)
+	}
+	rowGroupRows := opts.RowGroupRows
+	if rowGroupRows <= 0 {
+		rowGroupRows = DefaultRowGroupRows
+	}
+	dictMax := opts.DictionaryMaxBytes
+	switch {
+	case dictMax == 0:
+		dictMax = DefaultDictionaryMaxBytes
+	case dictMax < 0:
+		dictMax = 0
+	}
+	createdBy := opts.CreatedBy
+	if createdBy == "" {
+		createdBy = DefaultCreatedBy
+	}
+	config := parquet.DefaultWriterConfig()
+	config.Schema = ps
+	config.Compression = codec
+	config.MaxRowsPerRowGroup = rowGroupRows
+	config.DictionaryMaxBytes = dictMax
+	config.CreatedBy = createdBy
+	config.DataPageStatistics = true
+	if len(opts.KeyValue) > 0 {
+		config.KeyValueMetadata = make(map[string]string, len(opts.KeyValue))
+		for k, v := range opts.KeyValue {
+			config.KeyValueMetadata[k] = v
+		}
+	}
+	if err := config.Validate(); err != nil {
+		return nil, fmt.Errorf("failed to create parquet writer: %w", err)
+	}
+
+	pw := parquet.NewWriter(w, config)
+	cws := pw.ColumnWriters()
+	if len(cws) != len(s.Fields) {
+		return nil, fmt.Errorf("failed to create parquet writer: %d column writers for %d fields", len(cws), len(s.Fields))
+	}
+	cols := make([]column, len(s.Fields))
+	for i, f := range s.Fields {
+		c := column{field: f, cw: cws[i], index: i, optional: f.Nullable}
+		if f.Type == sdk.TypeDecimal {
+			c.int32Dec = f.Precision <= 9
+			c.maxAbs = pow10(int(f.Precision)) - 1
+		}
+		cols[i] = c
+	}
+	return &Writer{
+		schema:       s,
+		pw:           pw,
+		cols:         cols,
+		values:       make([]parquet.Value, writeChunkRows),
+		rowGroupRows: rowGroupRows,
+	}, nil
+}
+
+// Rows returns the number of rows written so far.
+func (w *Writer) Rows() int64 { return w.rows }
+
+// Write appends the batch's rows. It validates the batch against the schema
+// first and writes nothing when it is invalid. The batch is copied: the caller
+// may reuse it as soon as Write returns. After an error other than a
+// validation error the writer is unusable and every later call fails.
+func (w *Writer) Write(b *sdk.RecordBatch) error {
+	if w.closed {
+		return fmt.Errorf("failed to write batch: %w", errClosed)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if b != nil && b.NumRows == 0 {
+		return nil
+	}
+	if err := w.validate(b); err != nil {
+		return fmt.Errorf("failed to write batch: %w", err)
+	}
+	for off := 0; off < b.NumRows; {
+		n := min(b.NumRows-off, int(w.rowGroupRows-w.groupRows), writeChunkRows)
+		if err := w.writeRows(b, off, off+n); err != nil {
+			w.err = fmt.Errorf("failed to write batch: %w", err)
+			return w.err
+		}
+		off += n
+		w.rows += int64(n)
+		if w.groupRows += int64(n); w.groupRows == w.rowGroupRows {
+			if err := w.pw.Flush(); err != nil {
+				w.err = fmt.Errorf("failed to write row group: %w", err)
+				return w.err
+			}
+			w.groupRows = 0
+		}
+	}
+	return nil
+}
+
+// Close flushes the last row group and writes the footer. It does not close
+// the underlying io.Writer.
+func (w *Writer) Close() error {
+	if w.closed {
+		return fmt.Errorf("failed to close parquet writer: %w", errClosed)
+	}
+	w.closed = true
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.pw.Close(); err != nil {
+		w.err = fmt.Errorf("failed to close parquet writer: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// validate checks what parquet-go would not: column shapes, nulls in
+// REQUIRED columns, decimals within their precision and UTF-8 strings.
+func (w *Writer) validate(b *sdk.RecordBatch) error {
+	if b == nil {
+		return errors.New("batch is nil")
+	}
+	if err := b.Validate(w.schema); err != nil {
+		return err
+	}
+	for i := range w.cols {
+		c := &w.cols[i]
+		col := &b.Columns[i]
+		switch c.field.Type {
+		case sdk.TypeDecimal:
+			if r := outOfRange(col.Int64s, c.maxAbs); r >= 0 {
+				return fmt.Errorf("column %q row %d: unscaled value %d does not fit %s", c.field.Name, r, col.Int64s[r], c.field.TypeString())
+			}
+		case sdk.TypeString:
+			if b.NumRows > 0 && col.Offsets[0] > col.Offsets[b.NumRows] {
+				return fmt.Errorf("column %q: string offsets decrease", c.field.Name)
+			}
+			if r := invalidUTF8(col.Bytes, col.Offsets[:b.NumRows+1]); r >= 0 {
+				return fmt.Errorf("column %q row %d: string is not valid UTF-8 or its offsets are out of order", c.field.Name, r)
+			}
+		}
+	}
+	return nil
+}
+
+// outOfRange returns the first index whose |v| exceeds maxAbs, or -1.
+func outOfRange(vs []int64, maxAbs int64) int {
+	bad := false
+	for _, v := range vs {
+		bad = bad || v > maxAbs || v < -maxAbs
+	}
+	if !bad {
+		return -1
+	}
+	for i, v := range vs {
+		if v > maxAbs || v < -maxAbs {
+			return i
+		}
+	}
+	return -1
+}
+
+// invalidUTF8 returns the first row whose string is not valid UTF-8 or whose
+// offsets go backwards, or -1. The common case is one pass over the whole
+// buffer: if it is valid and no value starts on a UTF-8 continuation byte,
+// every value is valid.
+func invalidUTF8(data []byte, offsets []uint32) int {
+	data = data[offsets[0]:offsets[len(offsets)-1]]
+	base := offsets[0]
+	whole := utf8.Valid(data)
+	if whole {
+		prev := base
+		for i, o := range offsets[1:] {
+			if o < prev {
+				return i
+			}
+			if p := prev - base; int(p) < len(data) && data[p]&0xC0 == 0x80 && o > prev {
+				return i
+			}
+			prev = o
+		}
+		return -1
+	}
+	for i := 0; i+1 < len(offsets); i++ {
+		lo, hi := offsets[i], offsets[i+1]
+		if hi < lo || !utf8.Valid(data[lo-base:hi-base]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// writeRows writes rows [lo, hi) of b, at most writeChunkRows, to every column.
+func (w *Writer) writeRows(b *sdk.RecordBatch, lo, hi int) error {
+	vals := w.values[:hi-lo]
+	for i := range w.cols {
+		c := &w.cols[i]
+		col := &b.Columns[i]
+		switch c.field.Type {
+		case sdk.TypeString:
+			offs := col.Offsets[lo : hi+1]
+			data := col.Bytes
+			for j := range vals {
+				vals[j] = parquet.ByteArrayValue(data[offs[j]:offs[j+1]])
+			}
+		case sdk.TypeInt64, sdk.TypeTimestamp:
+			for j, v := range col.Int64s[lo:hi] {
+				vals[j] = parquet.Int64Value(v)
+			}
+		case sdk.TypeDecimal:
+			if c.int32Dec {
+				for j, v := range col.Int64s[lo:hi] {
+					vals[j] = parquet.Int32Value(int32(v))
+				}
+			} else {
+				for j, v := range col.Int64s[lo:hi] {
+					vals[j] = parquet.Int64Value(v)
+				}
+			}
+		case sdk.TypeDate:
+			for j, v := range col.Int32s[lo:hi] {
+				vals[j] = parquet.Int32Value(v)
+			}
+		case sdk.TypeFloat64:
+			for j, v := range col.Float64s[lo:hi] {
+				vals[j] = parquet.DoubleValue(v)
+			}
+		case sdk.TypeBool:
+			for j, v := range col.Bools[lo:hi] {
+				vals[j] = parquet.BooleanValue(v)
+			}
+		}
+		if c.optional {
+			// Present values carry definition level 1, nulls level 0.
+			// REQUIRED columns ignore levels, so they skip this pass.
+			if col.Null == nil {
+				for j := range vals {
+					vals[j] = vals[j].Level(0, 1, c.index)
+				}
+			} else {
+				null := parquet.NullValue().Level(0, 0, c.index)
+				for j, isNull := range col.Null[lo:hi] {
+					if isNull {
+						vals[j] = null
+					} else {
+						vals[j] = vals[j].Level(0, 1, c.index)
+					}
+				}
+			}
+		}
+		if _, err := c.cw.WriteRowValues(vals); err != nil {
+			return fmt.Errorf("column %q: %w", c.field.Name, err)
+		}
+	}
+	clear(vals) // drop pointers into the caller's batch
+	return nil
+}
+
+// pow10 returns 10^n for 0 ≤ n ≤ 18.
+func pow10(n int) int64 {
+	p := int64(1)
+	for range n {
+		p *= 10
+	}
+	if p <= 0 {
+		return math.MaxInt64
+	}
+	return p
+}

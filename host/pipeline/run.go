@@ -1,0 +1,222 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+// Progress is a progress report from a running source.
+type Progress struct {
+	Done, Total int64
+	Unit        string
+}
+
+// Pipeline runs sources into the lake.
+type Pipeline struct {
+	Store   storage.Store
+	Meta    metastore.Store
+	Plugins *pluginhost.Host
+	Logger  *slog.Logger
+	// OnProgress, if set, receives the plugin's progress reports.
+	OnProgress func(Progress)
+	// IdleTimeout kills a plugin that sends nothing for this long (default 2m).
+	IdleTimeout time.Duration
+	// RowsPerFile rolls raw Parquet files over after this many rows (default 8M).
+	RowsPerFile int64
+	// RowGroupRows bounds Parquet row groups (default 256k).
+	RowGroupRows int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Request says what to run.
+type Request struct {
+	Source  string
+	Config  sdk.Config
+	Streams []string
+}
+
+// PayloadResult is what happened to one original payload.
+type PayloadResult struct {
+	Name    string `json:"name"`
+	Key     string `json:"key"`
+	SHA256  string `json:"sha256"`
+	Size    int64  `json:"size"`
+	Records int64  `json:"records"`
+	// Status is "ingested", "quarantined" or "duplicate" (already in the lake).
+	Status   string        `json:"status"`
+	Problems []sdk.Problem `json:"problems,omitempty"`
+	RawFiles []string      `json:"raw_files,omitempty"`
+}
+
+// Result summarises a run.
+type Result struct {
+	RunID    string          `json:"run_id"`
+	Source   string          `json:"source"`
+	Kind     string          `json:"kind"`
+	Status   string          `json:"status"`
+	Started  time.Time       `json:"started_at"`
+	Finished time.Time       `json:"finished_at"`
+	Rows     int64           `json:"rows"`
+	Bytes    int64           `json:"bytes"`
+	Payloads []PayloadResult `json:"payloads"`
+	Landing  string          `json:"landing,omitempty"`
+	Error    string          `json:"error,omitempty"`
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// NewRunID returns a time-ordered unique run id, e.g. 20261126T055012Z-9f3a1c.
+func NewRunID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+func owner() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", h, os.Getpid())
+}
+
+// Ingest runs a source once: extract → landing → raw, one commit.
+func (p *Pipeline) Ingest(ctx context.Context, req Request) (Result, error) {
+	return p.run(ctx, req, "ingest", nil)
+}
+
+// run is shared by Ingest and Replay; replay, when set, says which landing
+// payloads the plugin is re-reading.
+func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *replaySet) (res Result, err error) {
+	if _, serr := p.Sweep(ctx); serr != nil {
+		p.logger().Warn("sweep before run failed", "error", serr)
+	}
+	start := p.now()
+	runID := NewRunID(start)
+	res = Result{RunID: runID, Source: req.Source, Kind: kind, Started: start, Payloads: []PayloadResult{}}
+	// The lease comes first so that no sweeper ever sees this run without it.
+	unlock, err := p.Meta.LockRun(ctx, runID)
+	if err != nil {
+		return res, fmt.Errorf("failed to lock run: %w", err)
+	}
+	defer unlock()
+	if err := p.Meta.CreateRun(ctx, metastore.Run{ID: runID, Source: req.Source, Kind: kind, StartedAt: start, Owner: owner()}); err != nil {
+		return res, fmt.Errorf("failed to record run: %w", err)
+	}
+
+	r := &runner{p: p, req: req, runID: runID, start: start, res: &res, replay: replay, log: p.logger().With("run", runID, "source", req.Source)}
+	runErr := r.execute(ctx)
+	res.Finished = p.now()
+	status := metastore.RunSucceeded
+	if runErr != nil {
+		status = metastore.RunFailed
+		res.Error = runErr.Error()
+		r.cleanup(context.WithoutCancel(ctx))
+	} else {
+		for _, pl := range res.Payloads {
+			if pl.Status == "quarantined" {
+				status = metastore.RunPartial
+			}
+		}
+	}
+	res.Status = status
+	stats, _ := json.Marshal(struct {
+		Rows     int64           `json:"rows"`
+		Bytes    int64           `json:"bytes"`
+		Landing  string          `json:"landing,omitempty"`
+		Payloads []PayloadResult `json:"payloads"`
+	}{res.Rows, res.Bytes, res.Landing, res.Payloads})
+	if ferr := p.Meta.FinishRun(context.WithoutCancel(ctx), runID, status, res.Error, stats); ferr != nil && runErr == nil {
+		runErr = fmt.Errorf("failed to record the end of run %s: %w", runID, ferr)
+	}
+	return res, runErr
+}
+
+// Sweep deletes debris: files announced by runs whose process is gone and
+// that no manifest lists. Runs left "running" by a dead process are marked
+// abandoned. It returns how many files it deleted.
+func (p *Pipeline) Sweep(ctx context.Context) (int, error) {
+	pending, err := p.Meta.ListPending(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("failed to list pending files: %w", err)
+	}
+	alive := map[string]bool{}
+	deleted := 0
+	var dead []string
+	for _, pf := range pending {
+		a, seen := alive[pf.RunID]
+		if !seen {
+			a, err = p.Meta.RunAlive(ctx, pf.RunID)
+			if err != nil {
+				return deleted, fmt.Errorf("failed to check run %s: %w", pf.RunID, err)
+			}
+			alive[pf.RunID] = a
+			if !a {
+				dead = append(dead, pf.RunID)
+			}
+		}
+		if a {
+			continue
+		}
+		listed, err := p.Meta.FileListed(ctx, pf.Key)
+		if err != nil {
+			return deleted, err
+		}
+		if !listed {
+			if err := p.Store.Delete(ctx, pf.Key); err != nil {
+				return deleted, fmt.Errorf("failed to delete debris %s: %w", pf.Key, err)
+			}
+			deleted++
+		}
+		if err := p.Meta.DropPending(ctx, pf.Key); err != nil {
+			return deleted, err
+		}
+	}
+	for _, id := range dead {
+		if run, err := p.Meta.GetRun(ctx, id); err == nil && run.Status == metastore.RunRunning {
+			_ = p.Meta.FinishRun(ctx, id, metastore.RunAbandoned, "the process running it died before it finished; its partial files were removed", nil)
+		}
+	}
+	// Runs that died before announcing any file are found by their lease.
+	running, err := p.Meta.ListRuns(ctx, metastore.RunFilter{Status: metastore.RunRunning, Limit: 1000})
+	if err == nil {
+		for _, run := range running {
+			if a, err := p.Meta.RunAlive(ctx, run.ID); err == nil && !a {
+				_ = p.Meta.FinishRun(ctx, run.ID, metastore.RunAbandoned, "the process running it died before it finished", nil)
+			}
+		}
+	}
+	if sw, ok := p.Store.(interface {
+		SweepTemp(time.Duration) (int, error)
+	}); ok {
+		if n, err := sw.SweepTemp(time.Hour); err == nil {
+			deleted += n
+		}
+	}
+	return deleted, nil
+}
+
+var errIdle = errors.New("plugin sent nothing within the idle timeout")

@@ -1,0 +1,589 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/parquetfile"
+	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/host/zone"
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+// Payload statuses.
+const (
+	StatusIngested    = "ingested"
+	StatusQuarantined = "quarantined"
+	StatusDuplicate   = "duplicate"
+)
+
+var errDiscarded = errors.New("payload discarded")
+
+// runner is the state of one run.
+type runner struct {
+	p      *Pipeline
+	req    Request
+	runID  string
+	start  time.Time
+	res    *Result
+	replay *replaySet
+	log    *slog.Logger
+
+	inst     *pluginhost.Instance
+	streams  map[string]sdk.Stream
+	landing  string // landing batch folder
+	payloads map[string]*payloadState
+	order    []*payloadState
+	loose    *payloadState // rows sent without a payload
+	states   map[string][]byte
+	seq      int
+	written  []string // every key this run wrote (for cleanup on failure)
+	known    map[string]bool
+	mu       sync.Mutex
+}
+
+type payloadState struct {
+	id, name string
+	key      string
+	landing  *objectWriter
+	sha      string
+	size     int64
+	ended    bool
+	discard  bool
+	result   PayloadResult
+	raws     map[string]*rawWriter
+}
+
+type rawWriter struct {
+	stream string
+	schema sdk.Schema
+	cur    *objectWriter
+	pq     *parquetfile.Writer
+	rows   int64
+	files  []metastore.File
+}
+
+func (r *runner) announce(ctx context.Context, key string) error {
+	if r.known == nil {
+		r.known = map[string]bool{}
+	}
+	if r.known[key] {
+		return nil
+	}
+	r.known[key] = true
+	if err := r.p.Meta.AddPending(ctx, r.runID, key); err != nil {
+		return fmt.Errorf("failed to announce %s: %w", key, err)
+	}
+	r.mu.Lock()
+	r.written = append(r.written, key)
+	r.mu.Unlock()
+	return nil
+}
+
+// cleanup deletes everything a failed run wrote. Nothing of it was
+// committed: the run failed before or in Commit, and Commit is atomic.
+func (r *runner) cleanup(ctx context.Context) {
+	for _, ps := range r.order {
+		ps.abort(errDiscarded)
+	}
+	if r.loose != nil {
+		r.loose.abort(errDiscarded)
+	}
+	for _, key := range r.written {
+		listed, err := r.p.Meta.FileListed(ctx, key)
+		if err != nil || listed {
+			continue // unknown outcome: leave it to the sweeper
+		}
+		if err := r.p.Store.Delete(ctx, key); err == nil {
+			_ = r.p.Meta.DropPending(ctx, key)
+		}
+	}
+}
+
+func (ps *payloadState) abort(cause error) {
+	if ps.landing != nil {
+		ps.landing.Abort(cause)
+		ps.landing = nil
+	}
+	for _, rw := range ps.raws {
+		if rw.cur != nil {
+			rw.cur.Abort(cause)
+			rw.cur, rw.pq = nil, nil
+		}
+	}
+}
+
+func (r *runner) execute(ctx context.Context) error {
+	inst, err := r.p.Plugins.Launch(ctx, sdk.KindSource, r.req.Source)
+	if err != nil {
+		return err
+	}
+	r.inst = inst
+	defer inst.Kill()
+	r.log.Info("plugin started", "plugin", inst.Plugin.Name, "version", inst.Plugin.Version, "pid", inst.Pid())
+
+	if err := r.step(ctx, "check", func() error { return inst.Source.Check(ctx, r.req.Config) }); err != nil {
+		return inst.Describe(err)
+	}
+	var streams []sdk.Stream
+	if err := r.step(ctx, "discover", func() (err error) { streams, err = inst.Source.Discover(ctx, r.req.Config); return }); err != nil {
+		return inst.Describe(err)
+	}
+	r.streams = map[string]sdk.Stream{}
+	for _, s := range streams {
+		r.streams[s.Name] = s
+	}
+	state := map[string][]byte{}
+	if r.replay == nil {
+		saved, err := r.p.Meta.States(ctx, r.req.Source)
+		if err != nil {
+			return fmt.Errorf("failed to load stream state: %w", err)
+		}
+		for k, v := range saved {
+			state[k] = v.State
+		}
+	}
+	r.payloads = map[string]*payloadState{}
+	r.states = map[string][]byte{}
+	r.landing = r.landingFolder(ctx)
+	if err := r.step(ctx, "extract", func() error { return r.read(ctx, state) }); err != nil {
+		return err
+	}
+	return r.step(ctx, "commit", func() error { return r.commit(ctx) })
+}
+
+func (r *runner) step(ctx context.Context, name string, fn func() error) error {
+	_ = r.p.Meta.StartStep(ctx, r.runID, name)
+	err := fn()
+	status, detail := metastore.RunSucceeded, json.RawMessage(nil)
+	if err != nil {
+		status = metastore.RunFailed
+		detail, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	_ = r.p.Meta.FinishStep(context.WithoutCancel(ctx), r.runID, name, status, detail)
+	return err
+}
+
+// landingFolder picks the batch folder for this run's minute; if another
+// batch already landed in the same minute, a suffix keeps them apart.
+func (r *runner) landingFolder(ctx context.Context) string {
+	base := zone.LandingBatch(r.req.Source, r.start)
+	dir := base
+	for i := 2; i < 100; i++ {
+		if _, err := r.p.Store.Stat(ctx, dir+"/"+zone.MetadataName); errors.Is(err, storage.ErrNotFound) {
+			return dir
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+	return base + "-" + r.runID
+}
+
+func (r *runner) read(ctx context.Context, state map[string][]byte) error {
+	idle := r.p.IdleTimeout
+	if idle == 0 {
+		idle = 2 * time.Minute
+	}
+	readCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(idle, func() { cancel(fmt.Errorf("%w (%s); the plugin was stopped", errIdle, idle)) })
+	defer timer.Stop()
+
+	stream, err := r.inst.Source.Read(readCtx, sdk.ReadRequest{Config: r.req.Config, Streams: r.req.Streams, State: state})
+	if err != nil {
+		return r.inst.Describe(err)
+	}
+	for {
+		msg, err := stream.Recv()
+		timer.Reset(idle)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if cause := context.Cause(readCtx); cause != nil && ctx.Err() == nil {
+				return r.inst.Describe(cause)
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("run cancelled: %w", context.Cause(ctx))
+			}
+			return r.inst.Describe(err)
+		}
+		if err := r.handle(readCtx, msg); err != nil {
+			return err
+		}
+	}
+	for _, ps := range r.order {
+		if !ps.ended {
+			return fmt.Errorf("plugin %s finished without ending payload %q", r.req.Source, ps.name)
+		}
+	}
+	if r.loose != nil {
+		if err := r.finishRaw(ctx, r.loose); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) handle(ctx context.Context, m sdk.ReadMessage) error {
+	switch {
+	case m.Batch != nil:
+		return r.onBatch(ctx, m.Batch)
+	case m.PayloadChunk != nil:
+		ps, err := r.payload(m.PayloadChunk.ID)
+		if err != nil || ps.discard {
+			return err
+		}
+		if ps.landing != nil {
+			_, err = ps.landing.Write(m.PayloadChunk.Data)
+			return err
+		}
+		return r.replay.write(ps, m.PayloadChunk.Data)
+	case m.PayloadBegin != nil:
+		return r.onPayloadBegin(ctx, m.PayloadBegin)
+	case m.PayloadClose != nil:
+		return r.onPayloadClose(ctx, m.PayloadClose)
+	case m.PayloadEnd != nil:
+		return r.onPayloadEnd(ctx, m.PayloadEnd)
+	case m.Checkpoint != nil:
+		r.states[m.Checkpoint.Stream] = m.Checkpoint.State
+	case m.Log != nil:
+		r.pluginLog(m.Log)
+	case m.Progress != nil:
+		if r.p.OnProgress != nil {
+			r.p.OnProgress(Progress{Done: m.Progress.Done, Total: m.Progress.Total, Unit: m.Progress.Unit})
+		}
+	}
+	return nil
+}
+
+func (r *runner) pluginLog(l *sdk.LogMessage) {
+	args := make([]any, 0, len(l.KeyVals)+2)
+	for _, kv := range l.KeyVals {
+		args = append(args, kv)
+	}
+	args = append(args, "plugin", r.req.Source)
+	lvl := slog.LevelInfo
+	switch l.Level {
+	case sdk.LevelDebug:
+		lvl = slog.LevelDebug
+	case sdk.LevelWarn:
+		lvl = slog.LevelWarn
+	case sdk.LevelError:
+		lvl = slog.LevelError
+	}
+	r.log.Log(context.Background(), lvl, l.Message, args...)
+}
+
+func (r *runner) payload(id string) (*payloadState, error) {
+	ps, ok := r.payloads[id]
+	if !ok {
+		return nil, fmt.Errorf("plugin %s referred to unknown payload %q", r.req.Source, id)
+	}
+	return ps, nil
+}
+
+func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error {
+	if _, dup := r.payloads[b.ID]; dup {
+		return fmt.Errorf("plugin %s began payload %q twice", r.req.Source, b.ID)
+	}
+	ps := &payloadState{id: b.ID, name: b.Name, raws: map[string]*rawWriter{}}
+	ps.result = PayloadResult{Name: b.Name}
+	r.payloads[b.ID] = ps
+	r.order = append(r.order, ps)
+	if r.replay != nil {
+		return r.replay.begin(ps)
+	}
+	ps.key = r.uniqueLandingKey(zone.PayloadName(b.Name))
+	ps.result.Key = ps.key
+	if err := r.announce(ctx, ps.key); err != nil {
+		return err
+	}
+	ps.landing = newObjectWriter(ctx, r.p.Store, ps.key)
+	return nil
+}
+
+func (r *runner) uniqueLandingKey(name string) string {
+	key := r.landing + "/" + name
+	for i := 2; ; i++ {
+		taken := false
+		for _, ps := range r.order {
+			if ps.key == key {
+				taken = true
+			}
+		}
+		if !taken {
+			return key
+		}
+		key = fmt.Sprintf("%s/%d-%s", r.landing, i, name)
+	}
+}
+
+func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error {
+	ps, err := r.payload(c.ID)
+	if err != nil || ps.discard {
+		return err
+	}
+	if r.replay != nil {
+		return r.replay.close(ps, c)
+	}
+	lw := ps.landing
+	ps.landing = nil
+	if err := lw.Close(); err != nil {
+		return fmt.Errorf("failed to write %s: %w", ps.key, err)
+	}
+	ps.sha, ps.size = lw.sum(), lw.n
+	if ps.sha != c.SHA256 || ps.size != c.Size {
+		return fmt.Errorf("payload %q arrived corrupted: plugin sent %d bytes with SHA-256 %s, host received %d bytes with SHA-256 %s",
+			ps.name, c.Size, c.SHA256, ps.size, ps.sha)
+	}
+	ps.result.SHA256, ps.result.Size = ps.sha, ps.size
+	have, err := r.p.Meta.HasBatch(ctx, zone.LandingDataset(r.req.Source), ps.sha)
+	if err != nil {
+		return err
+	}
+	if have {
+		r.log.Info("payload already in the lake; skipping", "payload", ps.name, "sha256", ps.sha)
+		ps.result.Status = StatusDuplicate
+		r.discard(ctx, ps)
+	}
+	return nil
+}
+
+// discard drops a payload's files (never committed) and ignores the rest of it.
+func (r *runner) discard(ctx context.Context, ps *payloadState) {
+	ps.discard = true
+	ps.abort(errDiscarded)
+	keys := []string{}
+	if ps.key != "" && r.replay == nil {
+		keys = append(keys, ps.key)
+	}
+	for _, rw := range ps.raws {
+		for _, f := range rw.files {
+			keys = append(keys, f.Key)
+		}
+		rw.files = nil
+	}
+	for _, k := range keys {
+		if err := r.p.Store.Delete(ctx, k); err == nil {
+			_ = r.p.Meta.DropPending(ctx, k)
+		}
+	}
+}
+
+func (r *runner) onPayloadEnd(ctx context.Context, e *sdk.PayloadEnd) error {
+	ps, err := r.payload(e.ID)
+	if err != nil {
+		return err
+	}
+	if ps.landing != nil {
+		return fmt.Errorf("plugin %s ended payload %q before closing it", r.req.Source, ps.name)
+	}
+	ps.ended = true
+	if ps.discard {
+		return nil
+	}
+	ps.result.Records = e.Records
+	if len(e.Problems) > 0 {
+		ps.result.Problems = e.Problems
+		return r.quarantine(ctx, ps)
+	}
+	if err := r.finishRaw(ctx, ps); err != nil {
+		return err
+	}
+	var rows int64
+	for _, rw := range ps.raws {
+		rows += rw.rows
+		for _, f := range rw.files {
+			ps.result.RawFiles = append(ps.result.RawFiles, f.Key)
+		}
+	}
+	if rows != e.Records {
+		return fmt.Errorf("plugin %s reported %d records for payload %q but sent %d rows", r.req.Source, e.Records, ps.name, rows)
+	}
+	sort.Strings(ps.result.RawFiles)
+	ps.result.Status = StatusIngested
+	return nil
+}
+
+func (r *runner) onBatch(ctx context.Context, b *sdk.RecordBatch) error {
+	var ps *payloadState
+	if b.PayloadID == "" {
+		if r.loose == nil {
+			r.loose = &payloadState{id: "", raws: map[string]*rawWriter{}}
+		}
+		ps = r.loose
+	} else {
+		var err error
+		if ps, err = r.payload(b.PayloadID); err != nil {
+			return err
+		}
+		if ps.ended {
+			return fmt.Errorf("plugin %s sent rows for payload %q after ending it", r.req.Source, ps.name)
+		}
+	}
+	if ps.discard {
+		return nil
+	}
+	st, ok := r.streams[b.Stream]
+	if !ok {
+		return fmt.Errorf("plugin %s sent rows for stream %q, which it did not declare in Discover", r.req.Source, b.Stream)
+	}
+	if err := b.Validate(st.Schema); err != nil {
+		return fmt.Errorf("plugin %s sent a malformed batch: %w", r.req.Source, err)
+	}
+	rw := ps.raws[b.Stream]
+	if rw == nil {
+		rw = &rawWriter{stream: b.Stream, schema: st.Schema}
+		ps.raws[b.Stream] = rw
+	}
+	if rw.cur == nil {
+		if err := r.openRaw(ctx, rw); err != nil {
+			return err
+		}
+	}
+	if err := rw.pq.Write(b); err != nil {
+		return fmt.Errorf("failed to write raw rows of %s: %w", b.Stream, err)
+	}
+	rw.rows += int64(b.NumRows)
+	limit := r.p.RowsPerFile
+	if limit <= 0 {
+		limit = 8_000_000
+	}
+	if rw.pq.Rows() >= limit {
+		return r.closeRaw(rw)
+	}
+	return nil
+}
+
+func (r *runner) openRaw(ctx context.Context, rw *rawWriter) error {
+	key := zone.RawFile(r.req.Source, r.start, rw.stream, r.runID, r.seq)
+	r.seq++
+	if err := r.announce(ctx, key); err != nil {
+		return err
+	}
+	ow := newObjectWriter(ctx, r.p.Store, key)
+	pq, err := parquetfile.NewWriter(ow, rw.schema, parquetfile.Options{
+		RowGroupRows: r.p.RowGroupRows,
+		KeyValue: map[string]string{
+			"bedrot.source": r.req.Source, "bedrot.stream": rw.stream, "bedrot.run_id": r.runID,
+			"bedrot.plugin_version": r.inst.Plugin.Version,
+		},
+	})
+	if err != nil {
+		ow.Abort(err)
+		return fmt.Errorf("failed to start raw file %s: %w", key, err)
+	}
+	rw.cur, rw.pq = ow, pq
+	return nil
+}
+
+func (r *runner) closeRaw(rw *rawWriter) error {
+	if rw.cur == nil {
+		return nil
+	}
+	ow, pq := rw.cur, rw.pq
+	rw.cur, rw.pq = nil, nil
+	rows := pq.Rows()
+	if err := pq.Close(); err != nil {
+		ow.Abort(err)
+		return fmt.Errorf("failed to finish raw file %s: %w", ow.key, err)
+	}
+	if err := ow.Close(); err != nil {
+		return fmt.Errorf("failed to write raw file %s: %w", ow.key, err)
+	}
+	rw.files = append(rw.files, metastore.File{Dataset: zone.RawDataset(r.req.Source, rw.stream), Key: ow.key,
+		Size: ow.n, SHA256: ow.sum(), Rows: rows, RunID: r.runID})
+	return nil
+}
+
+func (r *runner) finishRaw(_ context.Context, ps *payloadState) error {
+	names := make([]string, 0, len(ps.raws))
+	for n := range ps.raws {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := r.closeRaw(ps.raws[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quarantine moves a rejected payload out of the batch into its
+// _quarantine folder with the reasons beside it; none of its rows are kept.
+func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
+	ps.result.Status = StatusQuarantined
+	r.log.Warn("payload quarantined", "payload", ps.name, "problems", len(ps.result.Problems))
+	for _, rw := range ps.raws {
+		if rw.cur != nil {
+			rw.cur.Abort(errDiscarded)
+			rw.cur, rw.pq = nil, nil
+		}
+		for _, f := range rw.files {
+			if err := r.p.Store.Delete(ctx, f.Key); err == nil {
+				_ = r.p.Meta.DropPending(ctx, f.Key)
+			}
+		}
+		rw.files = nil
+	}
+	if r.replay != nil {
+		return nil
+	}
+	have, err := r.p.Meta.HasBatch(ctx, zone.QuarantineDataset(r.req.Source), ps.sha)
+	if err != nil {
+		return err
+	}
+	qkey := r.landing + "/" + zone.QuarantineDir + "/" + zone.PayloadName(ps.name)
+	if have {
+		ps.result.Key = "(already quarantined)"
+		if err := r.p.Store.Delete(ctx, ps.key); err == nil {
+			_ = r.p.Meta.DropPending(ctx, ps.key)
+		}
+		return nil
+	}
+	if err := r.announce(ctx, qkey); err != nil {
+		return err
+	}
+	if err := copyObject(ctx, r.p.Store, ps.key, qkey); err != nil {
+		return fmt.Errorf("failed to quarantine %s: %w", ps.name, err)
+	}
+	if err := r.p.Store.Delete(ctx, ps.key); err != nil {
+		return fmt.Errorf("failed to quarantine %s: %w", ps.name, err)
+	}
+	_ = r.p.Meta.DropPending(ctx, ps.key)
+	ps.key, ps.result.Key = qkey, qkey
+	reason, _ := json.MarshalIndent(map[string]any{
+		"payload": ps.name, "sha256": ps.sha, "size": ps.size, "run_id": r.runID,
+		"reason":   fmt.Sprintf("%d problem(s) in the file; nothing of it reached raw", len(ps.result.Problems)),
+		"problems": ps.result.Problems,
+	}, "", "  ")
+	rkey := qkey + ".reason.json"
+	if err := r.announce(ctx, rkey); err != nil {
+		return err
+	}
+	if _, err := r.p.Store.Put(ctx, rkey, bytes.NewReader(reason)); err != nil {
+		return fmt.Errorf("failed to write quarantine reason for %s: %w", ps.name, err)
+	}
+	return nil
+}
+
+func copyObject(ctx context.Context, st storage.Store, from, to string) error {
+	obj, err := st.Open(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	_, err = st.Put(ctx, to, obj)
+	return err
+}

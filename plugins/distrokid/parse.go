@@ -1,0 +1,667 @@
+package distrokid
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+// Layouts of a DistroKid export, as named in ParseResult.Layout.
+const (
+	// LayoutCurrent15 is the post-July-2025 layout: 15 columns with Date
+	// Inserted, Source Type and Recoup (USD).
+	LayoutCurrent15 = "current15"
+	// LayoutHybrid15 is the 15-column layout whose type column is still
+	// named Song/Album (seen in a real 2026 export).
+	LayoutHybrid15 = "hybrid15"
+	// LayoutLegacy13 is the pre-2025 layout: 13 columns, no Date Inserted
+	// and no Recoup (USD).
+	LayoutLegacy13 = "legacy13"
+	// LayoutOther is any other set of headers that still has every required
+	// column (for example a known layout with extra columns).
+	LayoutOther = "other"
+)
+
+// Defaults for ParseOptions.
+const (
+	DefaultBatchRows   = 4096
+	DefaultMaxProblems = 1000
+)
+
+// LogFunc receives the parser's log lines; keyvals alternate keys and values.
+type LogFunc func(level sdk.LogLevel, msg string, keyvals ...any)
+
+// ParseOptions configures Parse.
+type ParseOptions struct {
+	// FileName is the file's name: it fills source_file and Problem.File.
+	FileName string
+	// PayloadID is copied into every batch's PayloadID.
+	PayloadID string
+	// BatchRows is the number of rows per batch (DefaultBatchRows if 0).
+	BatchRows int
+	// MaxProblems caps the problems listed (DefaultMaxProblems if 0); one
+	// more problem then says how many were left out.
+	MaxProblems int
+	// Log receives warnings (repaired values, extra columns); may be nil.
+	Log LogFunc
+}
+
+// ParseResult summarises a parsed file.
+type ParseResult struct {
+	// Rows is the number of rows emitted in batches. It equals Records when
+	// there are no problems; once a problem is found, no more batches are
+	// emitted.
+	Rows int64
+	// Records is the number of data records read (blank lines excluded).
+	Records int64
+	// Problems lists what makes the file unusable; empty when it is fine.
+	Problems []sdk.Problem
+	// Layout is one of the Layout constants ("" if the header was unusable).
+	Layout string
+	// Delimiter is the sniffed field delimiter: '\t', ',' or ';'.
+	Delimiter byte
+	// Encoding is one of the Encoding constants.
+	Encoding string
+	// ExtraColumns lists unknown headers as written in the file; their
+	// values are in the extra_columns JSON under their snake_case names.
+	ExtraColumns []string
+	// Repaired counts values accepted after a repair, by kind: "sale_month",
+	// "date", "quantity_thousands", "decimal_comma".
+	Repaired map[string]int64
+}
+
+// Field targets for header positions beyond the known columns.
+const (
+	targetIgnore = -1 // an unnamed column (e.g. a trailing delimiter)
+)
+
+// parser holds the state of one Parse call.
+type parser struct {
+	opts  ParseOptions
+	name  string
+	res   ParseResult
+	sc    *scanner
+	emit  func(*sdk.RecordBatch) error
+	ctx   context.Context
+	max   int
+	extra int64 // problems past the cap
+
+	headers   []string // display names, per header position
+	target    []int    // known column, numCols+k for extra k, or targetIgnore
+	extraKeys [][]byte // `"snake_name":` JSON fragments per extra column
+	minFields int      // fewest fields a record may have (trailing unnamed columns may be absent)
+	hasCol    [numCols]bool
+
+	repairs   [4]int64
+	firstLine [4]int64
+
+	b      batch
+	row    row
+	extraV [][]byte // extra column values of the current row
+}
+
+// Repair kinds, indexes of parser.repairs.
+const (
+	repSaleMonth = iota
+	repDate
+	repThousands
+	repComma
+)
+
+var repairNames = [...]string{"sale_month", "date", "quantity_thousands", "decimal_comma"}
+
+// row is one parsed record before it is appended to the batch.
+type row struct {
+	dateInserted     int32
+	reportingDate    int32
+	saleMonth        int32
+	quantity         int64
+	teamPct          int64
+	withheld         int64
+	earnings         int64
+	recoup           int64
+	dateInsertedNull bool
+	recoupNull       bool
+	str              [numCols][]byte
+}
+
+// Parse reads one DistroKid bank-details export from r and calls emit with
+// record batches of the earnings stream (schema EarningsSchema). The batch is
+// reused after emit returns. Parse reads r to the end even when the file is
+// bad, so a tee on r sees every byte. Bad rows do not stop it: every problem
+// is collected (up to MaxProblems) and returned in ParseResult.Problems, and
+// no batch is emitted after the first problem. The error is for failures to
+// read, a failing emit, or ctx ending.
+func Parse(ctx context.Context, r io.Reader, opts ParseOptions, emit func(*sdk.RecordBatch) error) (ParseResult, error) {
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = DefaultBatchRows
+	}
+	if opts.MaxProblems <= 0 {
+		opts.MaxProblems = DefaultMaxProblems
+	}
+	p := &parser{opts: opts, name: opts.FileName, emit: emit, ctx: ctx, max: opts.MaxProblems}
+	dr, enc, err := wrapDecoder(r)
+	if err != nil {
+		return p.res, fmt.Errorf("failed to read %s: %w", p.name, err)
+	}
+	p.res.Encoding = enc
+	p.sc = newScanner(dr, 0)
+	if err := p.run(); err != nil {
+		return p.res, err
+	}
+	// Drain whatever was not parsed (after a fatal header problem), so that
+	// a tee on r sees the whole file.
+	if _, err := io.Copy(io.Discard, dr); err != nil {
+		return p.res, fmt.Errorf("failed to read %s: %w", p.name, err)
+	}
+	if p.extra > 0 {
+		p.res.Problems = append(p.res.Problems, sdk.Problem{File: p.name,
+			Message: fmt.Sprintf("%d more problems not listed (only the first %d are)", p.extra, p.max)})
+	}
+	p.logRepairs()
+	return p.res, nil
+}
+
+func (p *parser) run() error {
+	line, err := p.sc.peekHeaderLine()
+	if err == errNoHeader {
+		p.problem(1, "", err.Error())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read %s: %w", p.name, err)
+	}
+	d, ok := sniffDelimiter(line)
+	if !ok {
+		p.problem(p.sc.line, "", "cannot tell the delimiter: the header line has no tab, comma or semicolon")
+		return nil
+	}
+	p.res.Delimiter = d
+	p.sc.setDelim(d)
+	st, err := p.sc.next()
+	if err != nil {
+		return fmt.Errorf("failed to read %s: %w", p.name, err)
+	}
+	if st != stRecord || !p.header(p.sc.fields, p.sc.recLine) {
+		return nil
+	}
+	p.b.init(p.opts.BatchRows, p.opts.PayloadID, len(p.extraKeys) > 0)
+	for {
+		st, err := p.sc.next()
+		if err != nil {
+			return fmt.Errorf("failed to read %s: %w", p.name, err)
+		}
+		switch st {
+		case stEOF:
+			return p.flush()
+		case stTooLong:
+			p.problem(p.sc.recLine, "", fmt.Sprintf("record longer than %d bytes: skipped", maxRecordBytes))
+			continue
+		}
+		if err := p.record(); err != nil {
+			return err
+		}
+	}
+}
+
+// sniffDelimiter picks the most frequent of tab, comma and semicolon outside
+// quotes in the header line (tab wins ties: it is the official format).
+func sniffDelimiter(line []byte) (byte, bool) {
+	var tabs, commas, semis int
+	inQ := false
+	for _, c := range line {
+		switch c {
+		case '"':
+			inQ = !inQ
+		case '\t':
+			if !inQ {
+				tabs++
+			}
+		case ',':
+			if !inQ {
+				commas++
+			}
+		case ';':
+			if !inQ {
+				semis++
+			}
+		}
+	}
+	switch {
+	case tabs == 0 && commas == 0 && semis == 0:
+		return 0, false
+	case tabs >= commas && tabs >= semis:
+		return '\t', true
+	case commas >= semis:
+		return ',', true
+	}
+	return ';', true
+}
+
+// header maps the header fields to columns. It reports problems and
+// returns false when the file cannot be parsed.
+func (p *parser) header(fields [][]byte, line int64) bool {
+	p.headers = make([]string, len(fields))
+	p.target = make([]int, len(fields))
+	seen := map[string]int{}
+	var extraNames []string
+	ok := true
+	for i, f := range fields {
+		display, key := cleanHeader(f)
+		p.headers[i] = display
+		if display == "" {
+			p.target[i] = targetIgnore
+			continue
+		}
+		if c, known := knownHeaders[key]; known {
+			if p.hasCol[c] {
+				p.problem(line, display, fmt.Sprintf("column %q appears twice in the header (as %q)", canonicalHeader[c], display))
+				ok = false
+			}
+			p.hasCol[c] = true
+			p.target[i] = c
+			continue
+		}
+		name := snakeCase(display)
+		if name == "" {
+			name = fmt.Sprintf("column_%d", i+1)
+		}
+		if n := seen[name]; n > 0 {
+			seen[name] = n + 1
+			name = fmt.Sprintf("%s_%d", name, n+1)
+		} else {
+			seen[name] = 1
+		}
+		p.target[i] = numCols + len(p.extraKeys)
+		p.extraKeys = append(p.extraKeys, append(appendJSONString(nil, []byte(name)), ':'))
+		extraNames = append(extraNames, display)
+	}
+	var missing []string
+	for c := 0; c < ColRecoupUSD+1; c++ {
+		if !p.hasCol[c] && !optionalHeader[c] {
+			missing = append(missing, canonicalHeader[c])
+		}
+	}
+	if !p.hasCol[ColSaleMonth] || !p.hasCol[ColEarningsUSD] {
+		p.problem(line, "", "not a DistroKid bank-details export: the header has no \"Sale Month\" or no \"Earnings (USD)\" column (header: "+
+			quoteValue([]byte(strings.Join(p.headers, " | ")))+")")
+		return false
+	}
+	for _, m := range missing {
+		p.problem(line, m, fmt.Sprintf("required column %q is missing from the header", m))
+		ok = false
+	}
+	if !ok {
+		return false
+	}
+	p.minFields = len(fields)
+	for p.minFields > 0 && p.target[p.minFields-1] == targetIgnore {
+		p.minFields--
+	}
+	p.res.ExtraColumns = extraNames
+	p.extraV = make([][]byte, len(p.extraKeys))
+	switch {
+	case p.hasCol[ColDateInserted] && p.hasCol[ColRecoupUSD] && len(extraNames) == 0:
+		if _, hybrid := findKey(fields, "song/album"); hybrid {
+			p.res.Layout = LayoutHybrid15
+		} else {
+			p.res.Layout = LayoutCurrent15
+		}
+	case !p.hasCol[ColDateInserted] && !p.hasCol[ColRecoupUSD] && len(extraNames) == 0:
+		p.res.Layout = LayoutLegacy13
+	default:
+		p.res.Layout = LayoutOther
+	}
+	if len(extraNames) > 0 && p.opts.Log != nil {
+		p.opts.Log(sdk.LevelWarn, "unknown columns in the DistroKid export: kept in extra_columns",
+			"file", p.name, "columns", strings.Join(extraNames, ", "))
+	}
+	return true
+}
+
+func findKey(fields [][]byte, key string) (int, bool) {
+	for i, f := range fields {
+		if _, k := cleanHeader(f); k == key {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// problem records a problem, or counts it once the cap is reached.
+func (p *parser) problem(line int64, field, msg string) {
+	if len(p.res.Problems) >= p.max {
+		p.extra++
+		return
+	}
+	p.res.Problems = append(p.res.Problems, sdk.Problem{File: p.name, Line: line, Field: field, Message: msg})
+}
+
+// fieldProblem reports a bad value; the message is only built under the cap.
+func (p *parser) fieldProblem(line int64, pos int, e valueErr, raw []byte, precision, scale int) {
+	if len(p.res.Problems) >= p.max {
+		p.extra++
+		return
+	}
+	p.problem(line, p.headers[pos], e.message(raw, precision, scale))
+}
+
+func (p *parser) repaired(kind int, line int64) {
+	if p.repairs[kind] == 0 {
+		p.firstLine[kind] = line
+	}
+	p.repairs[kind]++
+}
+
+func (p *parser) logRepairs() {
+	for k, n := range p.repairs {
+		if n == 0 {
+			continue
+		}
+		if p.res.Repaired == nil {
+			p.res.Repaired = map[string]int64{}
+		}
+		p.res.Repaired[repairNames[k]] = n
+		if p.opts.Log != nil && len(p.res.Problems) == 0 {
+			p.opts.Log(sdk.LevelWarn, "repaired values in the DistroKid export (Excel re-save?)",
+				"file", p.name, "kind", repairNames[k], "count", n, "first_line", p.firstLine[k])
+		}
+	}
+}
+
+// isBlank reports whether every field is empty or spaces.
+func isBlank(fields [][]byte) bool {
+	for _, f := range fields {
+		if len(trimSpace(f)) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// record parses the scanner's current record and appends it to the batch.
+func (p *parser) record() error {
+	sc := p.sc
+	fields := sc.fields
+	if len(fields[0]) == 0 || fields[0][0] == ' ' {
+		if isBlank(fields) {
+			return nil
+		}
+	}
+	p.res.Records++
+	line := sc.recLine
+	if len(fields) > len(p.target) || len(fields) < p.minFields {
+		p.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(p.target), len(fields)))
+		return nil
+	}
+	r := &p.row
+	r.dateInsertedNull, r.recoupNull = true, true
+	bad := false
+	var e valueErr
+	var rep bool
+	for i, f := range fields {
+		switch t := p.target[i]; t {
+		case ColDateInserted:
+			if len(trimSpace(f)) == 0 {
+				continue
+			}
+			r.dateInserted, rep, e = parseDate(f)
+			if e == errNone {
+				r.dateInsertedNull = false
+				if rep {
+					p.repaired(repDate, line)
+				}
+			}
+		case ColReportingDate:
+			r.reportingDate, rep, e = parseDate(f)
+			if rep && e == errNone {
+				p.repaired(repDate, line)
+			}
+		case ColSaleMonth:
+			r.saleMonth, rep, e = parseSaleMonth(f)
+			if rep && e == errNone {
+				p.repaired(repSaleMonth, line)
+			}
+		case ColQuantity:
+			r.quantity, rep, e = parseQuantity(f)
+			if rep && e == errNone {
+				p.repaired(repThousands, line)
+			}
+		case ColTeamPercentage:
+			r.teamPct, rep, e = parseDecimal(f, DecimalPrecision, PercentScale)
+			if e != errNone {
+				p.fieldProblem(line, i, e, f, DecimalPrecision, PercentScale)
+				bad = true
+				continue
+			}
+			if rep {
+				p.repaired(repComma, line)
+			}
+		case ColSongwriterRoyaltiesWithheldUSD, ColEarningsUSD, ColRecoupUSD:
+			if t == ColRecoupUSD && len(trimSpace(f)) == 0 {
+				continue
+			}
+			var v int64
+			v, rep, e = parseDecimal(f, DecimalPrecision, MoneyScale)
+			switch t {
+			case ColSongwriterRoyaltiesWithheldUSD:
+				r.withheld = v
+			case ColEarningsUSD:
+				r.earnings = v
+			default:
+				r.recoup, r.recoupNull = v, false
+			}
+			if rep && e == errNone {
+				p.repaired(repComma, line)
+			}
+			if e != errNone {
+				p.fieldProblem(line, i, e, f, DecimalPrecision, MoneyScale)
+				bad = true
+				continue
+			}
+		case ColUPC:
+			r.str[t] = f
+			if len(f) > 0 {
+				e = checkUPC(f)
+			}
+		case ColISRC:
+			r.str[t] = f
+			if len(f) > 10 && looksScientific(f) {
+				e = errScientific
+			}
+		case ColStore, ColArtist, ColTitle, ColSourceType, ColCountryOfSale:
+			r.str[t] = f
+		case targetIgnore:
+			if len(f) != 0 {
+				// A value under an unnamed column: keep it as an extra value?
+				// It has no name to go by, so it is a problem.
+				p.problem(line, fmt.Sprintf("column %d", i+1), "value under a column with no header: "+quoteValue(f))
+				bad = true
+			}
+		default:
+			p.extraV[t-numCols] = f
+		}
+		if e != errNone {
+			p.fieldProblem(line, i, e, f, 0, 0)
+			bad = true
+			e = errNone
+		}
+	}
+	// Fields missing at the end (trailing unnamed columns) leave nothing to fill.
+	if bad || len(p.res.Problems) > 0 || p.extra > 0 {
+		return nil
+	}
+	p.b.add(r, p.extraKeys, p.extraV, len(fields), p.name, line, !sc.valid)
+	if p.b.n >= p.opts.BatchRows {
+		return p.flush()
+	}
+	return nil
+}
+
+// flush emits the rows in the batch, if any and if the file has no problems.
+func (p *parser) flush() error {
+	if p.b.n == 0 || len(p.res.Problems) > 0 || p.extra > 0 {
+		return nil
+	}
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	rb := p.b.finish()
+	if err := p.emit(rb); err != nil {
+		return fmt.Errorf("failed to emit a batch of %s: %w", p.name, err)
+	}
+	p.res.Rows += int64(rb.NumRows)
+	p.b.reset()
+	return nil
+}
+
+// batch accumulates rows column by column.
+type batch struct {
+	rb       sdk.RecordBatch
+	n        int
+	null     [numCols][]bool
+	hasNull  [numCols]bool
+	hasExtra bool
+	scratch  []byte
+}
+
+func (b *batch) init(rows int, payloadID string, hasExtra bool) {
+	b.rb = sdk.RecordBatch{Stream: StreamEarnings, PayloadID: payloadID, Columns: make([]sdk.Column, numCols)}
+	b.hasExtra = hasExtra
+	for i, f := range EarningsSchema.Fields {
+		c := &b.rb.Columns[i]
+		switch f.Type {
+		case sdk.TypeString:
+			c.Offsets = make([]uint32, 1, rows+1)
+			c.Bytes = make([]byte, 0, rows*16)
+		case sdk.TypeDate:
+			c.Int32s = make([]int32, 0, rows)
+		default:
+			c.Int64s = make([]int64, 0, rows)
+		}
+		if f.Nullable {
+			b.null[i] = make([]bool, 0, rows)
+		}
+	}
+}
+
+func (b *batch) reset() {
+	b.n = 0
+	for i := range b.rb.Columns {
+		c := &b.rb.Columns[i]
+		c.Int64s, c.Int32s, c.Bytes = c.Int64s[:0], c.Int32s[:0], c.Bytes[:0]
+		if c.Offsets != nil {
+			c.Offsets = c.Offsets[:1]
+		}
+		c.Null = nil
+		if b.null[i] != nil {
+			b.null[i] = b.null[i][:0]
+		}
+		b.hasNull[i] = false
+	}
+}
+
+func (b *batch) finish() *sdk.RecordBatch {
+	b.rb.NumRows = b.n
+	for i := range b.rb.Columns {
+		if b.hasNull[i] {
+			b.rb.Columns[i].Null = b.null[i]
+		} else {
+			b.rb.Columns[i].Null = nil
+		}
+	}
+	return &b.rb
+}
+
+func (b *batch) setNull(col int, isNull bool) {
+	b.null[col] = append(b.null[col], isNull)
+	if isNull {
+		b.hasNull[col] = true
+	}
+}
+
+func (b *batch) str(col int, v []byte, latin bool) {
+	c := &b.rb.Columns[col]
+	if latin {
+		c.Bytes = appendCP1252(c.Bytes, v)
+	} else {
+		c.Bytes = append(c.Bytes, v...)
+	}
+	c.Offsets = append(c.Offsets, uint32(len(c.Bytes)))
+}
+
+func (b *batch) nullableStr(col int, v []byte, latin bool) {
+	if len(v) == 0 {
+		c := &b.rb.Columns[col]
+		c.Offsets = append(c.Offsets, uint32(len(c.Bytes)))
+		b.setNull(col, true)
+		return
+	}
+	b.str(col, v, latin)
+	b.setNull(col, false)
+}
+
+func (b *batch) add(r *row, extraKeys, extraV [][]byte, nfields int, name string, line int64, latin bool) {
+	cols := b.rb.Columns
+	if r.dateInsertedNull {
+		cols[ColDateInserted].Int32s = append(cols[ColDateInserted].Int32s, 0)
+	} else {
+		cols[ColDateInserted].Int32s = append(cols[ColDateInserted].Int32s, r.dateInserted)
+	}
+	b.setNull(ColDateInserted, r.dateInsertedNull)
+	cols[ColReportingDate].Int32s = append(cols[ColReportingDate].Int32s, r.reportingDate)
+	cols[ColSaleMonth].Int32s = append(cols[ColSaleMonth].Int32s, r.saleMonth)
+	b.str(ColStore, r.str[ColStore], latin)
+	b.str(ColArtist, r.str[ColArtist], latin)
+	b.str(ColTitle, r.str[ColTitle], latin)
+	b.nullableStr(ColISRC, r.str[ColISRC], latin)
+	b.nullableStr(ColUPC, r.str[ColUPC], latin)
+	cols[ColQuantity].Int64s = append(cols[ColQuantity].Int64s, r.quantity)
+	cols[ColTeamPercentage].Int64s = append(cols[ColTeamPercentage].Int64s, r.teamPct)
+	b.str(ColSourceType, r.str[ColSourceType], latin)
+	b.str(ColCountryOfSale, r.str[ColCountryOfSale], latin)
+	cols[ColSongwriterRoyaltiesWithheldUSD].Int64s = append(cols[ColSongwriterRoyaltiesWithheldUSD].Int64s, r.withheld)
+	cols[ColEarningsUSD].Int64s = append(cols[ColEarningsUSD].Int64s, r.earnings)
+	if r.recoupNull {
+		cols[ColRecoupUSD].Int64s = append(cols[ColRecoupUSD].Int64s, 0)
+	} else {
+		cols[ColRecoupUSD].Int64s = append(cols[ColRecoupUSD].Int64s, r.recoup)
+	}
+	b.setNull(ColRecoupUSD, r.recoupNull)
+	ec := &cols[ColExtraColumns]
+	if b.hasExtra {
+		ec.Bytes = append(ec.Bytes, '{')
+		for k, key := range extraKeys {
+			if k > 0 {
+				ec.Bytes = append(ec.Bytes, ',')
+			}
+			ec.Bytes = append(ec.Bytes, key...)
+			v := extraV[k]
+			if latin {
+				// Decode into the column's spare capacity, then escape.
+				b.scratch = appendCP1252(b.scratch[:0], v)
+				ec.Bytes = appendJSONString(ec.Bytes, b.scratch)
+			} else {
+				ec.Bytes = appendJSONString(ec.Bytes, v)
+			}
+			extraV[k] = nil
+		}
+		ec.Bytes = append(ec.Bytes, '}')
+		ec.Offsets = append(ec.Offsets, uint32(len(ec.Bytes)))
+		b.setNull(ColExtraColumns, false)
+	} else {
+		ec.Offsets = append(ec.Offsets, uint32(len(ec.Bytes)))
+		b.setNull(ColExtraColumns, true)
+	}
+	sf := &cols[ColSourceFile]
+	sf.Bytes = append(sf.Bytes, name...)
+	sf.Offsets = append(sf.Offsets, uint32(len(sf.Bytes)))
+	cols[ColSourceLine].Int64s = append(cols[ColSourceLine].Int64s, line)
+	for i := range r.str {
+		r.str[i] = nil
+	}
+	b.n++
+}

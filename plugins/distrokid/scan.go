@@ -1,0 +1,433 @@
+package distrokid
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// The tokenizer: a byte-level delimited-text scanner that reads records out
+// of one reusable buffer. It understands tab, comma and semicolon
+// delimiters; CRLF, LF and CR-only line ends; and double-quoted fields with
+// doubled quotes, embedded delimiters and line breaks. It is lenient the way
+// DistroKid files and their Excel re-saves need:
+//
+//   - A quote inside an unquoted field is a literal character (12" Mix).
+//   - A quote inside a quoted field that is neither doubled nor followed by a
+//     delimiter or line end is a literal character ("12" Mix" → 12" Mix).
+//   - A quoted field that runs past the end of its line after such a stray
+//     quote, or that is never closed, is re-read as unquoted text up to the
+//     next delimiter, exactly as written ("Weird Al" Tribute stays as is).
+//     After the first unclosed quote, quoted fields may no longer span lines
+//     in that file, which bounds the work on a broken file.
+//
+// Fields are slices of the buffer, valid until the next call to next.
+
+const (
+	// readChunk is how much is read (and teed to the payload) at a time.
+	readChunk = 1 << 20
+	// maxRecordBytes bounds one record; longer records are reported and skipped.
+	maxRecordBytes = 1 << 20
+)
+
+// span locates a field in the buffer. For a quoted field, start and end
+// exclude the quotes; escaped marks doubled quotes still to be undoubled.
+type span struct {
+	start, end int
+	escaped    bool
+}
+
+type scanStatus int
+
+const (
+	stRecord   scanStatus = iota // a record is in fields
+	stEOF                        // no more records
+	stTooLong                    // a record exceeded maxRecordBytes and was skipped
+	stMore                       // internal: need more input
+)
+
+// Byte classes for the scanner's tables.
+const (
+	clsNone byte = iota
+	clsDelim
+	clsLF
+	clsCR
+	clsQuote
+)
+
+type scanner struct {
+	r     io.Reader
+	buf   []byte
+	pos   int // next unread byte
+	end   int // end of valid data
+	eof   bool
+	delim byte
+
+	unq [256]byte // classes inside an unquoted field
+	quo [256]byte // classes inside a quoted field
+
+	line        int64 // physical line number of buf[pos]
+	skipLF      bool  // the last record ended with \r at the end of the buffer
+	noMultiline bool  // quoted fields may no longer span lines
+	capped      bool  // the buffer cannot grow: treat its end as the end of input for quotes
+
+	// The current record.
+	spans    []span
+	fields   [][]byte
+	recLine  int64 // physical line where the record starts
+	recStart int   // raw bytes of the record: buf[recStart:recEnd]
+	recEnd   int
+	high     bool // the record holds a byte >= 0x80
+	valid    bool // the record is valid UTF-8 (else it is read as windows-1252)
+}
+
+func newScanner(r io.Reader, bufSize int) *scanner {
+	if bufSize < 2*readChunk {
+		bufSize = 2 * readChunk
+	}
+	s := &scanner{r: r, buf: make([]byte, bufSize), line: 1}
+	s.spans = make([]span, 0, 32)
+	s.fields = make([][]byte, 0, 32)
+	return s
+}
+
+// setDelim chooses the field delimiter and builds the class tables.
+func (s *scanner) setDelim(d byte) {
+	s.delim = d
+	s.unq = [256]byte{}
+	s.quo = [256]byte{}
+	s.unq[d] = clsDelim
+	s.unq['\n'] = clsLF
+	s.unq['\r'] = clsCR
+	s.quo['"'] = clsQuote
+	s.quo['\n'] = clsLF
+	s.quo['\r'] = clsCR
+}
+
+// fill moves unread bytes to the front of the buffer and reads more. It
+// grows the buffer when a record in progress needs room, up to
+// maxRecordBytes plus a read chunk.
+func (s *scanner) fill() error {
+	if s.eof {
+		return nil
+	}
+	if s.pos > 0 {
+		n := copy(s.buf, s.buf[s.pos:s.end])
+		s.pos, s.end = 0, n
+	}
+	if len(s.buf)-s.end < readChunk {
+		if s.end >= maxRecordBytes {
+			s.capped = true
+			return nil
+		}
+		nb := make([]byte, s.end+2*readChunk)
+		copy(nb, s.buf[:s.end])
+		s.buf = nb
+	}
+	limit := s.end + readChunk
+	for {
+		n, err := s.r.Read(s.buf[s.end:limit])
+		s.end += n
+		if err == io.EOF {
+			s.eof = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("failed to read the file: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// next reads the next record. On stRecord, fields, recLine and high describe
+// it; on stTooLong, recLine is the line of the skipped record.
+func (s *scanner) next() (scanStatus, error) {
+	for {
+		if s.skipLF {
+			if s.pos == s.end && !s.eof {
+				if err := s.fill(); err != nil {
+					return stEOF, err
+				}
+				continue
+			}
+			if s.pos < s.end && s.buf[s.pos] == '\n' {
+				s.pos++
+			}
+			s.skipLF = false
+		}
+		st := s.scanRecord()
+		if st != stMore {
+			s.capped = false
+			return st, nil
+		}
+		if s.capped {
+			// The record is longer than maxRecordBytes even without
+			// multi-line quotes: skip to the end of its line.
+			return stTooLong, s.skipLine()
+		}
+		if err := s.fill(); err != nil {
+			return stEOF, err
+		}
+	}
+}
+
+// skipLine discards input up to and including the next line end.
+func (s *scanner) skipLine() error {
+	s.recLine = s.line
+	s.capped = false
+	for {
+		for i := s.pos; i < s.end; i++ {
+			c := s.buf[i]
+			if c == '\n' || c == '\r' {
+				s.pos = i + 1
+				s.line++
+				if c == '\r' {
+					if s.pos < s.end {
+						if s.buf[s.pos] == '\n' {
+							s.pos++
+						}
+					} else {
+						s.skipLF = true
+					}
+				}
+				return nil
+			}
+		}
+		s.pos, s.end = 0, 0
+		if s.eof {
+			return nil
+		}
+		if err := s.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+// atEnd reports whether the buffer end is the end of input for a quoted
+// field: the real end of input, or a buffer that cannot grow.
+func (s *scanner) atEnd() bool { return s.eof || s.capped }
+
+// scanRecord tokenizes one record starting at s.pos. It returns stMore
+// without consuming anything when the record is not complete in the buffer.
+func (s *scanner) scanRecord() scanStatus {
+	buf := s.buf[:s.end]
+	n := len(buf)
+	i := s.pos
+	if i >= n {
+		if s.eof {
+			return stEOF
+		}
+		return stMore
+	}
+	s.spans = s.spans[:0]
+	var acc byte
+	extraLines := int64(0)
+	unq := &s.unq
+	for {
+		fs := i // field start
+		if i < n && buf[i] == '"' {
+			// Quoted field.
+			j := i + 1
+			escaped, lazy, raw := false, false, false
+			lines := int64(0)
+		quoted:
+			for {
+				for j < n && s.quo[buf[j]] == clsNone {
+					acc |= buf[j]
+					j++
+				}
+				if j >= n {
+					if !s.atEnd() {
+						return stMore
+					}
+					// Never closed: re-read as unquoted text.
+					s.noMultiline = true
+					raw = true
+					break quoted
+				}
+				switch s.quo[buf[j]] {
+				case clsQuote:
+					if j+1 >= n && !s.atEnd() {
+						return stMore
+					}
+					if j+1 < n && buf[j+1] == '"' {
+						escaped = true
+						j += 2
+						continue
+					}
+					if j+1 >= n || unq[buf[j+1]] != clsNone {
+						// Closing quote: followed by a delimiter, line end or EOF.
+						s.spans = append(s.spans, span{start: fs + 1, end: j, escaped: escaped || lazy})
+						extraLines += lines
+						i = j + 1
+						break quoted
+					}
+					// A stray quote: keep it as a literal character.
+					lazy = true
+					j++
+				case clsLF, clsCR:
+					if lazy || s.noMultiline {
+						raw = true
+						break quoted
+					}
+					if buf[j] == '\r' && j+1 < n && buf[j+1] == '\n' {
+						j++
+					} else if buf[j] == '\r' && j+1 >= n && !s.atEnd() {
+						return stMore
+					}
+					lines++
+					j++
+				}
+			}
+			if raw {
+				i = fs
+				for i < n && unq[buf[i]] == clsNone {
+					acc |= buf[i]
+					i++
+				}
+				if i >= n && !s.eof {
+					return stMore
+				}
+				s.spans = append(s.spans, span{start: fs, end: i})
+			}
+		} else {
+			for i < n && unq[buf[i]] == clsNone {
+				acc |= buf[i]
+				i++
+			}
+			if i >= n && !s.eof {
+				return stMore
+			}
+			s.spans = append(s.spans, span{start: fs, end: i})
+		}
+		// After a field: a delimiter, a line end, or the end of input.
+		if i >= n {
+			if !s.eof {
+				return stMore
+			}
+			s.finish(i, n, extraLines, acc)
+			return stRecord
+		}
+		switch unq[buf[i]] {
+		case clsDelim:
+			i++
+			continue
+		case clsLF:
+			s.finish(i, i+1, extraLines, acc)
+			return stRecord
+		case clsCR:
+			next := i + 1
+			if next < n {
+				if buf[next] == '\n' {
+					next++
+				}
+				s.finish(i, next, extraLines, acc)
+				return stRecord
+			}
+			s.finish(i, next, extraLines, acc)
+			if !s.eof {
+				s.skipLF = true
+			}
+			return stRecord
+		}
+	}
+}
+
+// finish completes a record whose content ends at end; the next record
+// starts at next.
+func (s *scanner) finish(end, next int, extraLines int64, acc byte) {
+	s.recStart, s.recEnd = s.pos, end
+	s.recLine = s.line
+	s.high = acc >= 0x80
+	s.valid = !s.high || utf8.Valid(s.buf[s.pos:end])
+	s.line += 1 + extraLines
+	s.pos = next
+	s.fields = s.fields[:0]
+	for _, sp := range s.spans {
+		f := s.buf[sp.start:sp.end]
+		if sp.escaped {
+			f = unescapeQuotes(f)
+		}
+		s.fields = append(s.fields, f)
+	}
+}
+
+// unescapeQuotes undoubles "" in place and returns the shortened field.
+func unescapeQuotes(f []byte) []byte {
+	w := 0
+	for r := 0; r < len(f); r++ {
+		c := f[r]
+		f[w] = c
+		w++
+		if c == '"' && r+1 < len(f) && f[r+1] == '"' {
+			r++
+		}
+	}
+	return f[:w]
+}
+
+// errNoHeader is returned by peekHeaderLine when the input has no non-blank line.
+var errNoHeader = errors.New("the file is empty: no header line")
+
+// peekHeaderLine returns the first non-blank line (without consuming it) so
+// that the delimiter can be sniffed before tokenizing, and skips the blank
+// lines before it. The line must fit in maxRecordBytes.
+func (s *scanner) peekHeaderLine() ([]byte, error) {
+	for {
+		if s.skipLF {
+			if s.pos == s.end && !s.eof {
+				if err := s.fill(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if s.pos < s.end && s.buf[s.pos] == '\n' {
+				s.pos++
+			}
+			s.skipLF = false
+		}
+		// Skip blank lines.
+	blank:
+		for s.pos < s.end && !s.skipLF {
+			switch s.buf[s.pos] {
+			case '\n':
+				s.pos++
+				s.line++
+				continue
+			case '\r':
+				s.pos++
+				s.line++
+				if s.pos == s.end {
+					s.skipLF = true
+				} else if s.buf[s.pos] == '\n' {
+					s.pos++
+				}
+				continue
+			}
+			break blank
+		}
+		if s.skipLF {
+			continue
+		}
+		for i := s.pos; i < s.end; i++ {
+			if c := s.buf[i]; c == '\n' || c == '\r' {
+				return s.buf[s.pos:i], nil
+			}
+		}
+		if s.eof {
+			if s.pos == s.end {
+				return nil, errNoHeader
+			}
+			return s.buf[s.pos:s.end], nil
+		}
+		if s.end-s.pos >= maxRecordBytes {
+			return nil, fmt.Errorf("the first line is longer than %d bytes: not a DistroKid export", maxRecordBytes)
+		}
+		if err := s.fill(); err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package sdk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	pluginv1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/plugin/v1"
+	sourcev1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/source/v1"
+)
+
+// payloadChunkSize is how many payload bytes travel in one message.
+const payloadChunkSize = 1 << 20
+
+// sourceServer adapts a Source to the gRPC SourceService (plugin side).
+type sourceServer struct {
+	sourcev1.UnimplementedSourceServiceServer
+	src Source
+}
+
+func (s *sourceServer) Check(ctx context.Context, req *sourcev1.CheckRequest) (*sourcev1.CheckResponse, error) {
+	if err := s.src.Check(ctx, Config(req.Config)); err != nil {
+		return nil, errorToStatus(err)
+	}
+	return &sourcev1.CheckResponse{}, nil
+}
+
+func (s *sourceServer) Discover(ctx context.Context, req *sourcev1.DiscoverRequest) (*sourcev1.DiscoverResponse, error) {
+	streams, err := s.src.Discover(ctx, Config(req.Config))
+	if err != nil {
+		return nil, errorToStatus(err)
+	}
+	resp := &sourcev1.DiscoverResponse{}
+	for _, st := range streams {
+		resp.Streams = append(resp.Streams, streamToProto(st))
+	}
+	return resp, nil
+}
+
+func (s *sourceServer) Read(req *sourcev1.ReadRequest, stream grpc.ServerStreamingServer[sourcev1.ReadResponse]) error {
+	em := &streamEmitter{stream: stream}
+	err := s.src.Read(stream.Context(), ReadRequest{Config: Config(req.Config), Streams: req.Streams, State: req.State}, em)
+	return errorToStatus(err)
+}
+
+// streamEmitter sends a Source's output over the Read stream.
+type streamEmitter struct {
+	mu     sync.Mutex
+	stream grpc.ServerStreamingServer[sourcev1.ReadResponse]
+	nextID int
+}
+
+func (e *streamEmitter) send(m *sourcev1.ReadResponse) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.stream.Send(m); err != nil {
+		return fmt.Errorf("failed to send to host: %w", err)
+	}
+	return nil
+}
+
+func (e *streamEmitter) BeginPayload(name, mediaType string) (Payload, error) {
+	e.mu.Lock()
+	e.nextID++
+	id := "p" + strconv.Itoa(e.nextID)
+	e.mu.Unlock()
+	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType}}})
+	if err != nil {
+		return nil, err
+	}
+	return &streamPayload{e: e, id: id, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize)}, nil
+}
+
+func (e *streamEmitter) Batch(b *RecordBatch) error {
+	return e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Batch{Batch: batchToProto(b)}})
+}
+
+func (e *streamEmitter) Checkpoint(stream string, state []byte) error {
+	return e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Checkpoint{Checkpoint: &sourcev1.Checkpoint{Stream: stream, State: state}}})
+}
+
+func (e *streamEmitter) Log(level LogLevel, msg string, keyvals ...any) {
+	kv := make([]string, len(keyvals))
+	for i, v := range keyvals {
+		kv[i] = fmt.Sprint(v)
+	}
+	_ = e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Log{Log: &sourcev1.Log{Level: sourcev1.LogLevel(level), Message: msg, Keyvals: kv}}})
+}
+
+func (e *streamEmitter) Progress(done, total int64, unit string) {
+	_ = e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Progress{Progress: &sourcev1.Progress{Done: done, Total: total, Unit: unit}}})
+}
+
+// streamPayload buffers payload bytes into chunks and hashes them.
+type streamPayload struct {
+	e      *streamEmitter
+	id     string
+	h      hash.Hash
+	buf    []byte
+	size   int64
+	closed bool
+}
+
+func (p *streamPayload) ID() string { return p.id }
+
+func (p *streamPayload) Write(b []byte) (int, error) {
+	if p.closed {
+		return 0, fmt.Errorf("payload %s: write after close", p.id)
+	}
+	n := len(b)
+	p.h.Write(b)
+	p.size += int64(n)
+	for len(b) > 0 {
+		room := payloadChunkSize - len(p.buf)
+		if room > len(b) {
+			room = len(b)
+		}
+		p.buf = append(p.buf, b[:room]...)
+		b = b[room:]
+		if len(p.buf) == payloadChunkSize {
+			if err := p.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (p *streamPayload) flush() error {
+	if len(p.buf) == 0 {
+		return nil
+	}
+	err := p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadChunk{PayloadChunk: &sourcev1.PayloadChunk{Id: p.id, Data: p.buf}}})
+	p.buf = p.buf[:0]
+	return err
+}
+
+func (p *streamPayload) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: hex.EncodeToString(p.h.Sum(nil))}}})
+}
+
+func (p *streamPayload) End(records int64, problems []Problem) error {
+	if !p.closed {
+		if err := p.Close(); err != nil {
+			return err
+		}
+	}
+	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadEnd{PayloadEnd: &sourcev1.PayloadEnd{Id: p.id, Records: records, Problems: problemsToProto(problems)}}})
+}
+
+// infoServer serves PluginService.
+type infoServer struct {
+	pluginv1.UnimplementedPluginServiceServer
+	spec  Spec
+	kinds []string
+}
+
+func (s *infoServer) GetInfo(context.Context, *pluginv1.GetInfoRequest) (*pluginv1.GetInfoResponse, error) {
+	return &pluginv1.GetInfoResponse{Spec: specToProto(s.spec), Kinds: s.kinds}, nil
+}
+
+// infoGRPCPlugin is the go-plugin glue for PluginService.
+type infoGRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	server *infoServer
+}
+
+func (p *infoGRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterPluginServiceServer(s, p.server)
+	return nil
+}
+
+func (p *infoGRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &InfoClient{c: pluginv1.NewPluginServiceClient(c)}, nil
+}
+
+// sourceGRPCPlugin is the go-plugin glue for SourceService.
+type sourceGRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	newSource func() Source
+}
+
+func (p *sourceGRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	sourcev1.RegisterSourceServiceServer(s, &sourceServer{src: p.newSource()})
+	return nil
+}
+
+func (p *sourceGRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &SourceClient{c: sourcev1.NewSourceServiceClient(c)}, nil
+}

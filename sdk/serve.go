@@ -1,0 +1,109 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// ProtocolVersion is the plugin protocol major version this SDK speaks.
+const ProtocolVersion = 1
+
+// Plugin-set keys: what a binary serves. Every binary serves KindPlugin.
+const (
+	KindPlugin = "plugin"
+	KindSource = "source"
+)
+
+// Handshake is the go-plugin handshake shared by host and plugins. The magic
+// cookie only stops a plugin binary from being run by hand by mistake; it is
+// not a security feature (checksums and mTLS are).
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "BEDROT_PLUGIN_MAGIC_COOKIE",
+	MagicCookieValue: "6f1c0e9b3b8e4d1a9a7e2f55c1d0b8e7a3c9f4d2e6b1a0c8d7f3e2b9a4c6d1e0",
+}
+
+// EnvLogLevel is the environment variable through which the host sets the
+// plugin's log level (trace, debug, info, warn, error).
+const EnvLogLevel = "BEDROT_PLUGIN_LOG_LEVEL"
+
+// Plugin is what a plugin binary serves. Set the constructor of each kind the
+// binary implements.
+type Plugin struct {
+	// Spec describes the plugin.
+	Spec Spec
+	// NewSource builds the source; nil if the binary is not a source.
+	NewSource func() Source
+}
+
+// Kinds lists the plugin kinds p serves.
+func (p Plugin) Kinds() []string {
+	var kinds []string
+	if p.NewSource != nil {
+		kinds = append(kinds, KindSource)
+	}
+	return kinds
+}
+
+// PluginSets returns the go-plugin plugin sets by protocol version, for
+// serving p or, with a zero Plugin, for a host dispensing any kind.
+func PluginSets(p Plugin) map[int]plugin.PluginSet {
+	set := plugin.PluginSet{
+		KindPlugin: &infoGRPCPlugin{server: &infoServer{spec: p.Spec, kinds: p.Kinds()}},
+		KindSource: &sourceGRPCPlugin{newSource: p.NewSource},
+	}
+	if p.NewSource == nil && p.Spec.Name != "" {
+		delete(set, KindSource)
+	}
+	return map[int]plugin.PluginSet{ProtocolVersion: set}
+}
+
+// Serve runs the plugin until the host stops it. Call it from main:
+//
+//	func main() { sdk.Serve(sdk.Plugin{Spec: mysource.Spec, NewSource: mysource.New}) }
+//
+// Run by hand with the argument "spec", the binary prints its spec as JSON.
+// A plugin exits on its own when its host process goes away, even if the
+// host was killed without warning.
+func Serve(p Plugin) {
+	if len(os.Args) > 1 && os.Args[1] == "spec" {
+		out, _ := json.MarshalIndent(struct {
+			Spec            Spec     `json:"spec"`
+			Kinds           []string `json:"kinds"`
+			ProtocolVersion int      `json:"protocol_version"`
+		}{p.Spec, p.Kinds(), ProtocolVersion}, "", "  ")
+		fmt.Println(string(out))
+		return
+	}
+	level := hclog.LevelFromString(os.Getenv(EnvLogLevel))
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: p.Spec.Name, Level: level, Output: os.Stderr, JSONFormat: true})
+	go exitWithParent(os.Getppid(), logger)
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: PluginSets(p),
+		GRPCServer:       plugin.DefaultGRPCServer,
+		Logger:           logger,
+	})
+}
+
+// exitWithParent ends the process when its parent (the host) is gone: the
+// process is then re-parented, so its parent pid changes.
+func exitWithParent(ppid int, logger hclog.Logger) {
+	if ppid <= 1 {
+		return
+	}
+	for range time.Tick(250 * time.Millisecond) {
+		if os.Getppid() != ppid {
+			logger.Warn("host process went away; exiting")
+			os.Exit(3)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package sdk
+
+import (
+	"context"
+	"io"
+)
+
+// Config is a plugin's configuration as the host passes it: flat string keys
+// and values. Secret values arrive here and nowhere else; never log them.
+type Config map[string]string
+
+// Param describes one configuration parameter of a plugin.
+type Param struct {
+	Name        string
+	Description string
+	Required    bool
+	// Secret marks values the host must redact in logs, metadata and errors.
+	Secret  bool
+	Default string
+}
+
+// Spec describes a plugin: who it is and which parameters it takes.
+type Spec struct {
+	// Name is the plugin's short name, e.g. "distrokid". The binary is
+	// named bedrot-<kind>-<name>.
+	Name        string
+	Version     string
+	Description string
+	Author      string
+	Params      []Param
+}
+
+// Source pulls data from a third-party system. The host calls Check and
+// Discover before Read; each call gets the full configuration.
+//
+// Implementations must embed UnimplementedSource so that methods added to
+// protocol v1 later keep old plugins compiling.
+type Source interface {
+	// Check verifies that the configuration works (credentials valid, paths
+	// readable) without reading data. It returns a ConfigError for problems
+	// the user must fix.
+	Check(ctx context.Context, cfg Config) error
+	// Discover lists the streams the source can produce with their schemas.
+	Discover(ctx context.Context, cfg Config) ([]Stream, error)
+	// Read emits the selected streams through out: original payload bytes,
+	// record batches, state checkpoints, logs and progress. It returns when
+	// all data is emitted, or ctx.Err() once ctx is cancelled. The host
+	// commits a checkpoint only together with the data emitted before it.
+	Read(ctx context.Context, req ReadRequest, out Emitter) error
+
+	mustEmbedUnimplementedSource()
+}
+
+// ReadRequest says what to read.
+type ReadRequest struct {
+	Config Config
+	// Streams to read; empty means all.
+	Streams []string
+	// State holds the last committed checkpoint per stream (nil on the
+	// first run).
+	State map[string][]byte
+}
+
+// Emitter is how a source hands its output to the host during Read. It is
+// safe for use by one goroutine at a time.
+type Emitter interface {
+	// BeginPayload starts an original payload (a file as downloaded, an API
+	// response body) that the host keeps byte for byte in the landing zone.
+	// Write the bytes to the returned writer and Close it when the payload
+	// is complete; then call EndPayload.
+	BeginPayload(name, mediaType string) (Payload, error)
+	// Batch sends rows. The batch may be reused by the caller after Batch returns.
+	Batch(b *RecordBatch) error
+	// Checkpoint records the stream's state after everything emitted so far.
+	Checkpoint(stream string, state []byte) error
+	// Log sends a log line to the host; keyvals are alternating keys and values.
+	Log(level LogLevel, msg string, keyvals ...any)
+	// Progress reports work done out of total (0 when unknown), in unit.
+	Progress(done, total int64, unit string)
+}
+
+// Payload is an original payload being streamed to the host.
+type Payload interface {
+	io.WriteCloser
+	// ID identifies the payload in RecordBatch.PayloadID.
+	ID() string
+	// End finishes the payload after Close: the rows it produced, and the
+	// problems that make it unusable. A payload ended with problems is
+	// quarantined by the host with those reasons, and none of its rows move
+	// on.
+	End(records int64, problems []Problem) error
+}
+
+// Problem is one reason a payload is rejected, located as precisely as the
+// source can: file, line and field.
+type Problem struct {
+	File    string
+	Line    int64
+	Field   string
+	Message string
+}
+
+// LogLevel is a log severity.
+type LogLevel int32
+
+// Log levels.
+const (
+	LevelDebug LogLevel = iota + 1
+	LevelInfo
+	LevelWarn
+	LevelError
+)
+
+// UnimplementedSource must be embedded by every Source.
+type UnimplementedSource struct{}
+
+// Check returns ErrUnimplemented.
+func (UnimplementedSource) Check(context.Context, Config) error { return ErrUnimplemented }
+
+// Discover returns ErrUnimplemented.
+func (UnimplementedSource) Discover(context.Context, Config) ([]Stream, error) {
+	return nil, ErrUnimplemented
+}
+
+// Read returns ErrUnimplemented.
+func (UnimplementedSource) Read(context.Context, ReadRequest, Emitter) error {
+	return ErrUnimplemented
+}
+
+func (UnimplementedSource) mustEmbedUnimplementedSource() {}
