@@ -94,10 +94,10 @@ type Payload interface {
 // Problem is one reason a payload is rejected, located as precisely as the
 // source can: file, line and field.
 type Problem struct {
-	File    string
-	Line    int64
-	Field   string
-	Message string
+	File    string `json:"file"`
+	Line    int64  `json:"line,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
 }
 
 // LogLevel is a log severity.

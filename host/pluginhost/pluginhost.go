@@ -112,6 +112,15 @@ func (i *Instance) Describe(err error) error {
 		return nil
 	}
 	name := i.Plugin.Kind + "/" + i.Plugin.Name
+	// A broken connection is often the first sign of a crash; give the
+	// process a moment to be reaped so the report can say so.
+	wait := time.Second
+	if k := sdk.KindOf(err); k == sdk.KindConfig || k == sdk.KindRateLimited {
+		wait = 0
+	}
+	for deadline := time.Now().Add(wait); !i.client.Exited() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if i.client.Exited() {
 		if tail := strings.TrimSpace(i.stderr.String()); tail != "" {
 			return fmt.Errorf("plugin %s crashed: %w; its last output:\n%s", name, err, indent(tail))

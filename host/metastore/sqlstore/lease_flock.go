@@ -70,6 +70,34 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 	}
 }
 
+// lockFileWait takes an exclusive flock on path, creating it, and waits for
+// it as long as ctx allows. The file stays in place after unlock.
+func lockFileWait(ctx context.Context, path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create lock folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open lock file %q: %w", path, err)
+	}
+	for {
+		err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			_ = f.Close()
+			return nil, fmt.Errorf("failed to lock %q: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, fmt.Errorf("failed to lock %q: %w", path, ctx.Err())
+		case <-time.After(flockRetryEvery):
+		}
+	}
+}
+
 // fileLocked reports whether some process holds an flock on path. A missing
 // file means no one does.
 func fileLocked(path string) (bool, error) {

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,10 +98,21 @@ func OpenSQLite(ctx context.Context, path string) (metastore.Store, error) {
 		return nil, fmt.Errorf("failed to create folder of SQLite metastore %q: %w", abs, err)
 	}
 
+	lockDir := filepath.Join(filepath.Dir(abs), "locks")
+
+	// Switching a new database to WAL from several connections at once can
+	// fail with SQLITE_BUSY without waiting, so openers in all processes
+	// take turns: the first switches the file to WAL (a persistent setting)
+	// and migrates it, later ones find both done.
+	unlockOpen, err := lockFileWait(ctx, filepath.Join(lockDir, "open.lock"))
+	if err != nil {
+		return nil, fmt.Errorf("failed to open SQLite metastore %q: %w", abs, err)
+	}
+	defer unlockOpen()
+
 	dsn := func(extra url.Values) string {
 		q := url.Values{}
 		q.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout))
-		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
 		q.Set("_foreign_keys", "1")
 		for k, v := range extra {
@@ -118,10 +130,15 @@ func OpenSQLite(ctx context.Context, path string) (metastore.Store, error) {
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 
-	s := &store{
-		dialect: DialectSQLite,
-		wdb:     wdb,
-		lockDir: filepath.Join(filepath.Dir(abs), "locks"),
+	s := &store{dialect: DialectSQLite, wdb: wdb, lockDir: lockDir}
+	var mode string
+	if err := wdb.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("failed to switch SQLite metastore %q to WAL: %w", abs, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("failed to switch SQLite metastore %q to WAL: journal mode is %q", abs, mode)
 	}
 	if err := s.migrate(ctx, ""); err != nil {
 		_ = wdb.Close()
