@@ -99,7 +99,7 @@ func Default() Config {
 		Lake:    "lake",
 		Storage: StorageConfig{Backend: "folder", S3: S3Config{Region: "us-east-1"}},
 		Plugins: PluginsConfig{LogLevel: "warn", IdleTimeout: 2 * time.Minute},
-		Log:     LogConfig{Level: "warn", Format: "text"},
+		Log:     LogConfig{Level: "error", Format: "text"},
 	}
 }
 

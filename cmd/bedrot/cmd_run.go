@@ -144,7 +144,7 @@ func (g *globals) runPipeline(ctx context.Context, source string, fn func(*lake.
 		printResult(g, res)
 	}
 	if runErr != nil {
-		return &exitError{code: exitFailure, err: runErr}
+		return &exitError{code: exitUsageOrFailure(runErr), err: runErr}
 	}
 	if res.Status == metastore.RunPartial {
 		return &exitError{code: exitQuarantined}

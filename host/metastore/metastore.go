@@ -164,7 +164,8 @@ type Store interface {
 	ListSteps(ctx context.Context, runID string) ([]Step, error)
 
 	// LockRun takes a lease proving the run's process is alive; it is
-	// released by unlock or when the process dies (kill -9 included).
+	// released by unlock or when the process dies (kill -9 included). It
+	// returns ErrLeaseHeld (wrapped) if the lease is already held.
 	LockRun(ctx context.Context, runID string) (unlock func(), err error)
 	// RunAlive reports whether some process holds the run's lease.
 	RunAlive(ctx context.Context, runID string) (bool, error)

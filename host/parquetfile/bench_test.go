@@ -7,37 +7,30 @@ import (
 
 	"github.com/bedrot-label/bedrot/sdk"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/stretchr/testify/require"
 )
 
 const (
-	benchRows       = 1 << 20
-	benchBatchRows  = 4096
-	csvBytesPerRow  = 130 // size of an equivalent DistroKid TSV line
-	benchRowGroupSz = DefaultRowGroupRows
+	benchRows      = 1 << 20
+	benchBatchRows = 4096
+	csvBytesPerRow = 130 // size of an equivalent DistroKid TSV line
 )
 
-var benchData = sync.OnceValues(func() ([]distroKidRow, [][]distroKidRow) {
-	rows := distroKidRows(benchRows, 1)
-	var chunks [][]distroKidRow
-	for lo := 0; lo < len(rows); lo += benchBatchRows {
-		chunks = append(chunks, rows[lo:min(lo+benchBatchRows, len(rows))])
-	}
-	return rows, chunks
-})
+var benchRowsData = sync.OnceValue(func() []distroKidRow { return distroKidRows(benchRows, 1) })
 
-var benchBatches = sync.OnceValue(func() []*sdk.RecordBatch {
-	rows, _ := benchData()
-	return batchesOf(rows, benchBatchRows)
-})
+var benchBatches = sync.OnceValue(func() []*sdk.RecordBatch { return batchesOf(benchRowsData(), benchBatchRows) })
+
+var benchCompressions = []struct {
+	name string
+	c    Compression
+}{{"zstd", CompressionZstd}, {"zstd-fastest", CompressionZstdFastest}, {"snappy", CompressionSnappy}, {"none", CompressionNone}}
 
 // BenchmarkWriter writes ~1M DistroKid-like rows from pre-built 4096-row
 // batches to io.Discard.
 func BenchmarkWriter(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		c    Compression
-	}{{"zstd", CompressionZstd}, {"zstd-fastest", CompressionZstdFastest}, {"snappy", CompressionSnappy}, {"none", CompressionNone}} {
+	for _, bc := range benchCompressions {
 		b.Run(bc.name, func(b *testing.B) {
 			batches := benchBatches()
 			b.SetBytes(benchRows * csvBytesPerRow)
@@ -56,30 +49,51 @@ func BenchmarkWriter(b *testing.B) {
 }
 
 // BenchmarkGenericWriter is the baseline: parquet-go's idiomatic
-// GenericWriter[struct] writing the same rows in the same 4096-row chunks.
+// GenericWriter[struct] writing the same rows in the same 4096-row chunks,
+// once with the encodings SchemaFor picks ("same-enc") and once with
+// parquet-go's defaults ("plain-enc").
 func BenchmarkGenericWriter(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		c    Compression
-	}{{"zstd", CompressionZstd}, {"zstd-fastest", CompressionZstdFastest}, {"snappy", CompressionSnappy}, {"none", CompressionNone}} {
-		b.Run(bc.name, func(b *testing.B) {
-			_, chunks := benchData()
-			codec, err := bc.c.codec()
-			require.NoError(b, err)
-			b.SetBytes(benchRows * csvBytesPerRow)
-			b.ReportAllocs()
-			for b.Loop() {
-				w := parquet.NewGenericWriter[distroKidRow](io.Discard,
-					parquet.Compression(codec),
-					parquet.MaxRowsPerRowGroup(benchRowGroupSz),
-				)
-				for _, c := range chunks {
-					_, err := w.Write(c)
-					require.NoError(b, err)
-				}
-				require.NoError(b, w.Close())
-			}
-			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	for _, bc := range benchCompressions {
+		b.Run("same-enc/"+bc.name, func(b *testing.B) {
+			benchGeneric(b, benchRowsData(), bc.c)
+		})
+		b.Run("plain-enc/"+bc.name, func(b *testing.B) {
+			benchGeneric(b, plainRows(), bc.c)
 		})
 	}
+}
+
+var plainRows = sync.OnceValue(func() []distroKidPlainRow {
+	rows := benchRowsData()
+	out := make([]distroKidPlainRow, len(rows))
+	for i, r := range rows {
+		out[i] = distroKidPlainRow(r)
+	}
+	return out
+})
+
+// parquetGoCodecs are parquet-go's own codecs, which the baseline uses.
+var parquetGoCodecs = map[Compression]compress.Codec{
+	CompressionZstd:        &parquet.Zstd,
+	CompressionZstdFastest: &zstd.Codec{Level: zstd.SpeedFastest},
+	CompressionSnappy:      &parquet.Snappy,
+	CompressionNone:        &parquet.Uncompressed,
+}
+
+func benchGeneric[T any](b *testing.B, rows []T, c Compression) {
+	codec := parquetGoCodecs[c]
+	b.SetBytes(benchRows * csvBytesPerRow)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := parquet.NewGenericWriter[T](io.Discard,
+			parquet.Compression(codec),
+			parquet.MaxRowsPerRowGroup(DefaultRowGroupRows),
+		)
+		for lo := 0; lo < len(rows); lo += benchBatchRows {
+			_, err := w.Write(rows[lo:min(lo+benchBatchRows, len(rows))])
+			require.NoError(b, err)
+		}
+		require.NoError(b, w.Close())
+	}
+	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -28,23 +28,24 @@ var distroKidSchema = sdk.Schema{Fields: []sdk.Field{
 }}
 
 // distroKidRow is the same layout as a Go struct for parquet-go's
-// GenericWriter, the baseline the benchmark compares against.
+// GenericWriter, the baseline the benchmark compares against. Its tags ask
+// for the encodings SchemaFor picks, so both writers produce the same file.
 type distroKidRow struct {
-	DateInserted   int32  `parquet:"date_inserted,date"`
-	ReportingDate  int32  `parquet:"reporting_date,date"`
-	SaleMonth      int32  `parquet:"sale_month,date"`
+	DateInserted   int32  `parquet:"date_inserted,date,dict"`
+	ReportingDate  int32  `parquet:"reporting_date,date,dict"`
+	SaleMonth      int32  `parquet:"sale_month,date,dict"`
 	Store          string `parquet:"store,dict"`
 	Artist         string `parquet:"artist,dict"`
 	Title          string `parquet:"title,dict"`
 	ISRC           string `parquet:"isrc,dict"`
 	UPC            string `parquet:"upc,dict,optional"`
-	Quantity       int64  `parquet:"quantity"`
-	TeamPercentage int32  `parquet:"team_percentage,decimal(2:5)"`
+	Quantity       int64  `parquet:"quantity,delta"`
+	TeamPercentage int32  `parquet:"team_percentage,decimal(2:5),delta"`
 	SourceType     string `parquet:"source_type,dict"`
 	Country        string `parquet:"country_of_sale,dict"`
-	Withheld       int64  `parquet:"songwriter_royalties_withheld,decimal(12:18)"`
-	Earnings       int64  `parquet:"earnings,decimal(12:18)"`
-	Recoup         *int64 `parquet:"recoup,decimal(12:18),optional"`
+	Withheld       int64  `parquet:"songwriter_royalties_withheld,decimal(12:18),delta"`
+	Earnings       int64  `parquet:"earnings,decimal(12:18),delta"`
+	Recoup         int64  `parquet:"recoup,decimal(12:18),delta,optional"` // 0 is null
 }
 
 var (
@@ -61,13 +62,18 @@ var (
 )
 
 // distroKidRows generates n deterministic rows with realistic cardinality:
-// ~30 stores, 50 artists, 2,500 tracks (title/ISRC), 300 UPCs (some null),
+// ~30 stores, 50 artists (some non-ASCII), 2,500 tracks (title/ISRC), 300 UPCs (some null),
 // 200 countries, decimals with 12 decimals.
 func distroKidRows(n int, seed uint64) []distroKidRow {
 	r := rand.New(rand.NewPCG(seed, 42))
+	// About one artist in five and one title in eight carry non-ASCII text,
+	// as in a real catalogue; the rest is ASCII.
 	artists := make([]string, 50)
 	for i := range artists {
-		artists[i] = fmt.Sprintf("Artist Nº%d — Bedrot Collective", i)
+		artists[i] = fmt.Sprintf("Artist %d and the Bedrot Collective", i)
+		if i%5 == 0 {
+			artists[i] = fmt.Sprintf("Artista Nº%d — Bedrot Colectivo", i)
+		}
 	}
 	rows := make([]distroKidRow, n)
 	for i := range rows {
@@ -78,7 +84,10 @@ func distroKidRows(n int, seed uint64) []distroKidRow {
 		row.SaleMonth = 20200 + int32(r.IntN(6))*30
 		row.Store = stores[r.IntN(len(stores))]
 		row.Artist = artists[track%50]
-		row.Title = fmt.Sprintf("Song %d (feat. Ümlaut & Friends)", track)
+		row.Title = fmt.Sprintf("Song %d (feat. Someone & Friends)", track)
+		if track%8 == 0 {
+			row.Title = fmt.Sprintf("Canción %d (feat. Ümlaut & Friends)", track)
+		}
 		row.ISRC = fmt.Sprintf("QZ%02dA%07d", track%100, track)
 		if track%10 != 0 {
 			row.UPC = fmt.Sprintf("19%010d", track/8)
@@ -93,8 +102,7 @@ func distroKidRows(n int, seed uint64) []distroKidRow {
 		row.Withheld = -int64(r.IntN(1_000_000_000))
 		row.Earnings = int64(r.IntN(5_000_000_000_000)) - 1_000_000_000
 		if i%3 == 0 {
-			v := int64(r.IntN(1_000_000_000_000))
-			row.Recoup = &v
+			row.Recoup = 1 + int64(r.IntN(1_000_000_000_000))
 		}
 	}
 	return rows
@@ -126,10 +134,10 @@ func batchesOf(rows []distroKidRow, batchRows int) []*sdk.RecordBatch {
 			bb.AppendString(11, []byte(r.Country))
 			bb.AppendInt64(12, r.Withheld)
 			bb.AppendInt64(13, r.Earnings)
-			if r.Recoup == nil {
+			if r.Recoup == 0 {
 				bb.AppendNull(14)
 			} else {
-				bb.AppendInt64(14, *r.Recoup)
+				bb.AppendInt64(14, r.Recoup)
 			}
 			bb.EndRow()
 		}
@@ -137,4 +145,24 @@ func batchesOf(rows []distroKidRow, batchRows int) []*sdk.RecordBatch {
 		out = append(out, &b)
 	}
 	return out
+}
+
+// distroKidPlainRow is distroKidRow with parquet-go's default encodings
+// (PLAIN for every non-string column): the "idiomatic" struct writer.
+type distroKidPlainRow struct {
+	DateInserted   int32  `parquet:"date_inserted,date"`
+	ReportingDate  int32  `parquet:"reporting_date,date"`
+	SaleMonth      int32  `parquet:"sale_month,date"`
+	Store          string `parquet:"store,dict"`
+	Artist         string `parquet:"artist,dict"`
+	Title          string `parquet:"title,dict"`
+	ISRC           string `parquet:"isrc,dict"`
+	UPC            string `parquet:"upc,dict,optional"`
+	Quantity       int64  `parquet:"quantity"`
+	TeamPercentage int32  `parquet:"team_percentage,decimal(2:5)"`
+	SourceType     string `parquet:"source_type,dict"`
+	Country        string `parquet:"country_of_sale,dict"`
+	Withheld       int64  `parquet:"songwriter_royalties_withheld,decimal(12:18)"`
+	Earnings       int64  `parquet:"earnings,decimal(12:18)"`
+	Recoup         int64  `parquet:"recoup,decimal(12:18),optional"` // 0 is null
 }

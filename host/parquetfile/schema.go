@@ -28,6 +28,12 @@ const maxDecimalPrecision = 18
 //	TIMESTAMP → INT64 (TIMESTAMP(MICROS, isAdjustedToUTC=true))
 //	DECIMAL   → INT32 (DECIMAL(p,s)) when p ≤ 9, INT64 (DECIMAL(p,s)) when p ≤ 18
 //
+// Encodings are chosen for size and speed: STRING and DATE columns are
+// dictionary encoded (few distinct values per row group), INT64, TIMESTAMP and
+// DECIMAL columns use DELTA_BINARY_PACKED (half the bytes of PLAIN for money
+// and counters, so zstd has less to chew), FLOAT64 and BOOL stay PLAIN. A
+// dictionary that outgrows Options.DictionaryMaxBytes falls back to PLAIN.
+//
 // Nullable fields are OPTIONAL, the others REQUIRED. DECIMAL(p ≤ 9) uses INT32,
 // the physical type the Parquet spec prescribes for that precision; the values
 // still travel as unscaled int64s in the batches.
@@ -60,9 +66,6 @@ func SchemaFor(s sdk.Schema) (*parquet.Schema, error) {
 	return parquet.NewSchema(SchemaName, &orderedGroup{fields: fields}), nil
 }
 
-// expEncoding is a temporary experiment knob.
-var expEncoding = map[sdk.Type]encoding.Encoding{}
-
 // nodeFor returns the Parquet leaf node of one field.
 func nodeFor(f sdk.Field) (parquet.Node, error) {
 	var node parquet.Node
@@ -70,15 +73,15 @@ func nodeFor(f sdk.Field) (parquet.Node, error) {
 	case sdk.TypeString:
 		node = parquet.Encoded(parquet.String(), &parquet.RLEDictionary)
 	case sdk.TypeInt64:
-		node = parquet.Leaf(parquet.Int64Type)
+		node = parquet.Encoded(parquet.Leaf(parquet.Int64Type), &parquet.DeltaBinaryPacked)
 	case sdk.TypeFloat64:
 		node = parquet.Leaf(parquet.DoubleType)
 	case sdk.TypeBool:
 		node = parquet.Leaf(parquet.BooleanType)
 	case sdk.TypeDate:
-		node = parquet.Date()
+		node = parquet.Encoded(parquet.Date(), &parquet.RLEDictionary)
 	case sdk.TypeTimestamp:
-		node = parquet.Timestamp(parquet.Microsecond)
+		node = parquet.Encoded(parquet.Timestamp(parquet.Microsecond), &parquet.DeltaBinaryPacked)
 	case sdk.TypeDecimal:
 		if f.Precision < 1 || f.Precision > maxDecimalPrecision {
 			return nil, fmt.Errorf("field %q: decimal precision %d is outside 1..%d", f.Name, f.Precision, maxDecimalPrecision)
@@ -90,12 +93,9 @@ func nodeFor(f sdk.Field) (parquet.Node, error) {
 		if f.Precision <= 9 {
 			physical = parquet.Int32Type
 		}
-		node = parquet.Decimal(int(f.Scale), int(f.Precision), physical)
+		node = parquet.Encoded(parquet.Decimal(int(f.Scale), int(f.Precision), physical), &parquet.DeltaBinaryPacked)
 	default:
 		return nil, fmt.Errorf("field %q has unsupported type %s", f.Name, f.Type)
-	}
-	if enc := expEncoding[f.Type]; enc != nil {
-		node = parquet.Encoded(node, enc)
 	}
 	if f.Nullable {
 		return parquet.Optional(node), nil

@@ -8,14 +8,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/snappy"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // DefaultRowGroupRows is the row-group size used when Options.RowGroupRows is zero.
 const DefaultRowGroupRows = 256 * 1024
+
+// DefaultRowGroupBytes is the row-group byte bound used when
+// Options.RowGroupBytes is zero. A row group's pages are held in memory
+// (compressed) until the group is complete, so this bounds the writer's memory.
+const DefaultRowGroupBytes = 64 << 20
 
 // DefaultDictionaryMaxBytes bounds the dictionary of a string column within
 // one row group (the parquet-mr and Arrow default); past it the column falls
@@ -43,18 +48,15 @@ const (
 	CompressionNone
 )
 
-var (
-	zstdDefault = zstd.Codec{Level: zstd.SpeedDefault}
-	zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
-	snappyCodec = snappy.Codec{}
-)
+var snappyCodec = snappy.Codec{}
 
+// codec returns a new codec instance; zstd codecs hold per-Writer state.
 func (c Compression) codec() (compress.Codec, error) {
 	switch c {
 	case CompressionZstd:
-		return &zstdDefault, nil
+		return newZstdCodec(zstd.SpeedDefault), nil
 	case CompressionZstdFastest:
-		return &zstdFastest, nil
+		return newZstdCodec(zstd.SpeedFastest), nil
 	case CompressionSnappy:
 		return &snappyCodec, nil
 	case CompressionNone:
@@ -68,6 +70,10 @@ func (c Compression) codec() (compress.Codec, error) {
 type Options struct {
 	// RowGroupRows caps the rows of one row group; DefaultRowGroupRows when zero.
 	RowGroupRows int64
+	// RowGroupBytes ends a row group early once its encoded, compressed size
+	// reaches this many bytes; DefaultRowGroupBytes when zero. It bounds
+	// memory for wide or text-heavy rows, checked every few thousand rows.
+	RowGroupBytes int64
 	// Compression is the codec of every column; zstd when zero.
 	Compression Compression
 	// KeyValue is written to the footer's key/value metadata, e.g.
@@ -96,15 +102,18 @@ type column struct {
 // by the row-group size rather than the file size. A Writer is not safe for
 // concurrent use.
 type Writer struct {
-	schema       sdk.Schema
-	pw           *parquet.Writer
-	cols         []column
-	values       []parquet.Value
-	rowGroupRows int64
-	groupRows    int64
-	rows         int64
-	err          error
-	closed       bool
+	schema        sdk.Schema
+	pw            *parquet.Writer
+	codec         compress.Codec
+	cols          []column
+	values        []parquet.Value
+	rowGroupRows  int64
+	rowGroupBytes int64
+	groupRows     int64
+	groupStart    int64 // pw.Size() when the current row group began
+	rows          int64
+	err           error
+	closed        bool
 }
 
 // errClosed is returned by Write and Close after Close.
@@ -124,6 +133,10 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	rowGroupRows := opts.RowGroupRows
 	if rowGroupRows <= 0 {
 		rowGroupRows = DefaultRowGroupRows
+	}
+	rowGroupBytes := opts.RowGroupBytes
+	if rowGroupBytes <= 0 {
+		rowGroupBytes = DefaultRowGroupBytes
 	}
 	dictMax := opts.DictionaryMaxBytes
 	switch {
@@ -168,11 +181,13 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 		cols[i] = c
 	}
 	return &Writer{
-		schema:       s,
-		pw:           pw,
-		cols:         cols,
-		values:       make([]parquet.Value, writeChunkRows),
-		rowGroupRows: rowGroupRows,
+		schema:        s,
+		pw:            pw,
+		codec:         codec,
+		cols:          cols,
+		values:        make([]parquet.Value, writeChunkRows),
+		rowGroupRows:  rowGroupRows,
+		rowGroupBytes: rowGroupBytes,
 	}, nil
 }
 
@@ -204,12 +219,14 @@ func (w *Writer) Write(b *sdk.RecordBatch) error {
 		}
 		off += n
 		w.rows += int64(n)
-		if w.groupRows += int64(n); w.groupRows == w.rowGroupRows {
+		w.groupRows += int64(n)
+		if w.groupRows == w.rowGroupRows || w.pw.Size()-w.groupStart >= w.rowGroupBytes {
 			if err := w.pw.Flush(); err != nil {
 				w.err = fmt.Errorf("failed to write row group: %w", err)
 				return w.err
 			}
 			w.groupRows = 0
+			w.groupStart = w.pw.Size()
 		}
 	}
 	return nil
@@ -222,6 +239,9 @@ func (w *Writer) Close() error {
 		return fmt.Errorf("failed to close parquet writer: %w", errClosed)
 	}
 	w.closed = true
+	if z, ok := w.codec.(*zstdCodec); ok {
+		defer z.close()
+	}
 	if w.err != nil {
 		return w.err
 	}

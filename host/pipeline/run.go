@@ -75,6 +75,8 @@ type Result struct {
 	Payloads []PayloadResult `json:"payloads"`
 	Landing  string          `json:"landing,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	// PluginPeakRSS is the plugin process's peak resident memory in bytes.
+	PluginPeakRSS int64 `json:"plugin_peak_rss_bytes,omitempty"`
 }
 
 func (p *Pipeline) now() time.Time {
@@ -130,6 +132,11 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 	r := &runner{p: p, req: req, runID: runID, start: start, res: &res, replay: replay, log: p.logger().With("run", runID, "source", req.Source)}
 	runErr := r.execute(ctx)
 	res.Finished = p.now()
+	if r.inst != nil {
+		for deadline := time.Now().Add(time.Second); res.PluginPeakRSS == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			res.PluginPeakRSS = r.inst.PeakRSS()
+		}
+	}
 	status := metastore.RunSucceeded
 	if runErr != nil {
 		status = metastore.RunFailed
@@ -144,11 +151,12 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 	}
 	res.Status = status
 	stats, _ := json.Marshal(struct {
-		Rows     int64           `json:"rows"`
-		Bytes    int64           `json:"bytes"`
-		Landing  string          `json:"landing,omitempty"`
-		Payloads []PayloadResult `json:"payloads"`
-	}{res.Rows, res.Bytes, res.Landing, res.Payloads})
+		Rows          int64           `json:"rows"`
+		Bytes         int64           `json:"bytes"`
+		Landing       string          `json:"landing,omitempty"`
+		PluginPeakRSS int64           `json:"plugin_peak_rss_bytes,omitempty"`
+		Payloads      []PayloadResult `json:"payloads"`
+	}{res.Rows, res.Bytes, res.Landing, res.PluginPeakRSS, res.Payloads})
 	if ferr := p.Meta.FinishRun(context.WithoutCancel(ctx), runID, status, res.Error, stats); ferr != nil && runErr == nil {
 		runErr = fmt.Errorf("failed to record the end of run %s: %w", runID, ferr)
 	}

@@ -99,7 +99,7 @@ func (i *Instance) Pid() int {
 // PeakRSS is the plugin process's peak resident memory in bytes, known once
 // it has exited (0 before).
 func (i *Instance) PeakRSS() int64 {
-	if i.cmd.ProcessState == nil {
+	if !i.client.Exited() || i.cmd.ProcessState == nil {
 		return 0
 	}
 	return peakRSS(i.cmd.ProcessState)

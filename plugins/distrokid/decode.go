@@ -1,6 +1,7 @@
 package distrokid
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -60,18 +61,23 @@ func wrapDecoder(r io.Reader) (io.Reader, string, error) {
 		copy(h, head[skip:])
 		return io.MultiReader(bytes.NewReader(h), r)
 	}
+	// The UTF-16 decoder reads in small pieces: buffer its input so that the
+	// file is still read (and teed to the payload) a chunk at a time.
+	utf16 := func(skip int, e xunicode.Endianness) io.Reader {
+		return transform.NewReader(bufio.NewReaderSize(rest(skip), readChunk), xunicode.UTF16(e, xunicode.IgnoreBOM).NewDecoder())
+	}
 	switch {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		return rest(3), EncodingUTF8BOM, nil
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
-		return transform.NewReader(rest(2), xunicode.UTF16(xunicode.LittleEndian, xunicode.IgnoreBOM).NewDecoder()), EncodingUTF16LE, nil
+		return utf16(2, xunicode.LittleEndian), EncodingUTF16LE, nil
 	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		return transform.NewReader(rest(2), xunicode.UTF16(xunicode.BigEndian, xunicode.IgnoreBOM).NewDecoder()), EncodingUTF16BE, nil
+		return utf16(2, xunicode.BigEndian), EncodingUTF16BE, nil
 	}
 	if le, be := nulPattern(head); le {
-		return transform.NewReader(rest(0), xunicode.UTF16(xunicode.LittleEndian, xunicode.IgnoreBOM).NewDecoder()), EncodingUTF16LE, nil
+		return utf16(0, xunicode.LittleEndian), EncodingUTF16LE, nil
 	} else if be {
-		return transform.NewReader(rest(0), xunicode.UTF16(xunicode.BigEndian, xunicode.IgnoreBOM).NewDecoder()), EncodingUTF16BE, nil
+		return utf16(0, xunicode.BigEndian), EncodingUTF16BE, nil
 	}
 	return rest(0), EncodingUTF8, nil
 }

@@ -95,6 +95,11 @@ type parser struct {
 	minFields int      // fewest fields a record may have (trailing unnamed columns may be absent)
 	hasCol    [numCols]bool
 
+	utf8Recs   int64 // records with non-ASCII UTF-8
+	cp1252Recs int64 // records read as windows-1252
+
+	dates [3]dateCache // date inserted, reporting date, sale month
+
 	repairs   [4]int64
 	firstLine [4]int64
 
@@ -112,6 +117,27 @@ const (
 )
 
 var repairNames = [...]string{"sale_month", "date", "quantity_thousands", "decimal_comma"}
+
+// dateCache remembers the last date parsed in a column: exports hold long
+// runs of the same reporting date and sale month.
+type dateCache struct {
+	raw  [16]byte
+	n    int
+	days int32
+	rep  bool
+}
+
+func (c *dateCache) parse(f []byte, parse func([]byte) (int32, bool, valueErr)) (int32, bool, valueErr) {
+	if c.n > 0 && len(f) == c.n && string(f) == string(c.raw[:c.n]) {
+		return c.days, c.rep, errNone
+	}
+	days, rep, e := parse(f)
+	if e == errNone && len(f) <= len(c.raw) {
+		c.n = copy(c.raw[:], f)
+		c.days, c.rep = days, rep
+	}
+	return days, rep, e
+}
 
 // row is one parsed record before it is appended to the batch.
 type row struct {
@@ -154,14 +180,28 @@ func Parse(ctx context.Context, r io.Reader, opts ParseOptions, emit func(*sdk.R
 	}
 	// Drain whatever was not parsed (after a fatal header problem), so that
 	// a tee on r sees the whole file.
-	if _, err := io.Copy(io.Discard, dr); err != nil {
-		return p.res, fmt.Errorf("failed to read %s: %w", p.name, err)
+	buf := p.sc.buf[:readChunk]
+	for {
+		_, err := dr.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return p.res, fmt.Errorf("failed to read %s: %w", p.name, err)
+		}
 	}
 	if p.extra > 0 {
 		p.res.Problems = append(p.res.Problems, sdk.Problem{File: p.name,
 			Message: fmt.Sprintf("%d more problems not listed (only the first %d are)", p.extra, p.max)})
 	}
 	p.logRepairs()
+	if p.cp1252Recs > 0 && (p.res.Encoding == EncodingUTF8 || p.res.Encoding == EncodingUTF8BOM) {
+		if p.utf8Recs > 0 {
+			p.res.Encoding = EncodingMixed
+		} else {
+			p.res.Encoding = EncodingWindows1252
+		}
+	}
 	return p.res, nil
 }
 
@@ -175,6 +215,20 @@ func (p *parser) run() error {
 		return fmt.Errorf("failed to read %s: %w", p.name, err)
 	}
 	d, ok := sniffDelimiter(line)
+	if sd, isSep := sepLine(line); isSep {
+		// Excel's "sep=;" first line names the delimiter; skip it.
+		p.sc.setDelim(sd)
+		if _, err := p.sc.next(); err != nil {
+			return fmt.Errorf("failed to read %s: %w", p.name, err)
+		}
+		if _, err := p.sc.peekHeaderLine(); err == errNoHeader {
+			p.problem(p.sc.line, "", err.Error())
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("failed to read %s: %w", p.name, err)
+		}
+		d, ok = sd, true
+	}
 	if !ok {
 		p.problem(p.sc.line, "", "cannot tell the delimiter: the header line has no tab, comma or semicolon")
 		return nil
@@ -205,6 +259,21 @@ func (p *parser) run() error {
 			return err
 		}
 	}
+}
+
+// sepLine recognises Excel's "sep=X" line, which names the delimiter.
+func sepLine(line []byte) (byte, bool) {
+	b := trimSpace(line)
+	if len(b) == 5 && strings.EqualFold(string(b[:4]), "sep=") {
+		switch b[4] {
+		case '\t', ',', ';':
+			return b[4], true
+		}
+	}
+	if len(b) == 4 && strings.EqualFold(string(b), "sep=") && len(line) > 4 && line[len(line)-1] == '\t' {
+		return '\t', true
+	}
+	return 0, false
 }
 
 // sniffDelimiter picks the most frequent of tab, comma and semicolon outside
@@ -392,8 +461,24 @@ func (p *parser) record() error {
 		}
 	}
 	p.res.Records++
+	if sc.high {
+		if sc.valid {
+			p.utf8Recs++
+		} else {
+			p.cp1252Recs++
+		}
+	}
 	line := sc.recLine
-	if len(fields) > len(p.target) || len(fields) < p.minFields {
+	if len(fields) > len(p.target) {
+		// Trailing empty fields (a delimiter at the end of the line) carry
+		// nothing: tolerate them.
+		if !isBlank(fields[len(p.target):]) {
+			p.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(p.target), len(fields)))
+			return nil
+		}
+		fields = fields[:len(p.target)]
+	}
+	if len(fields) < p.minFields {
 		p.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(p.target), len(fields)))
 		return nil
 	}
@@ -403,12 +488,13 @@ func (p *parser) record() error {
 	var e valueErr
 	var rep bool
 	for i, f := range fields {
+		prec, scale := 0, 0
 		switch t := p.target[i]; t {
 		case ColDateInserted:
 			if len(trimSpace(f)) == 0 {
 				continue
 			}
-			r.dateInserted, rep, e = parseDate(f)
+			r.dateInserted, rep, e = p.dates[0].parse(f, parseDate)
 			if e == errNone {
 				r.dateInsertedNull = false
 				if rep {
@@ -416,12 +502,12 @@ func (p *parser) record() error {
 				}
 			}
 		case ColReportingDate:
-			r.reportingDate, rep, e = parseDate(f)
+			r.reportingDate, rep, e = p.dates[1].parse(f, parseDate)
 			if rep && e == errNone {
 				p.repaired(repDate, line)
 			}
 		case ColSaleMonth:
-			r.saleMonth, rep, e = parseSaleMonth(f)
+			r.saleMonth, rep, e = p.dates[2].parse(f, parseSaleMonth)
 			if rep && e == errNone {
 				p.repaired(repSaleMonth, line)
 			}
@@ -431,21 +517,18 @@ func (p *parser) record() error {
 				p.repaired(repThousands, line)
 			}
 		case ColTeamPercentage:
-			r.teamPct, rep, e = parseDecimal(f, DecimalPrecision, PercentScale)
-			if e != errNone {
-				p.fieldProblem(line, i, e, f, DecimalPrecision, PercentScale)
-				bad = true
-				continue
-			}
-			if rep {
+			prec, scale = DecimalPrecision, PercentScale
+			r.teamPct, rep, e = parseDecimal(f, prec, scale)
+			if rep && e == errNone {
 				p.repaired(repComma, line)
 			}
 		case ColSongwriterRoyaltiesWithheldUSD, ColEarningsUSD, ColRecoupUSD:
 			if t == ColRecoupUSD && len(trimSpace(f)) == 0 {
 				continue
 			}
+			prec, scale = DecimalPrecision, MoneyScale
 			var v int64
-			v, rep, e = parseDecimal(f, DecimalPrecision, MoneyScale)
+			v, rep, e = parseDecimal(f, prec, scale)
 			switch t {
 			case ColSongwriterRoyaltiesWithheldUSD:
 				r.withheld = v
@@ -457,17 +540,14 @@ func (p *parser) record() error {
 			if rep && e == errNone {
 				p.repaired(repComma, line)
 			}
-			if e != errNone {
-				p.fieldProblem(line, i, e, f, DecimalPrecision, MoneyScale)
-				bad = true
-				continue
-			}
 		case ColUPC:
+			f = trimSpace(f)
 			r.str[t] = f
 			if len(f) > 0 {
 				e = checkUPC(f)
 			}
 		case ColISRC:
+			f = trimSpace(f)
 			r.str[t] = f
 			if len(f) > 10 && looksScientific(f) {
 				e = errScientific
@@ -475,22 +555,20 @@ func (p *parser) record() error {
 		case ColStore, ColArtist, ColTitle, ColSourceType, ColCountryOfSale:
 			r.str[t] = f
 		case targetIgnore:
-			if len(f) != 0 {
-				// A value under an unnamed column: keep it as an extra value?
-				// It has no name to go by, so it is a problem.
-				p.problem(line, fmt.Sprintf("column %d", i+1), "value under a column with no header: "+quoteValue(f))
+			if len(trimSpace(f)) != 0 {
+				// A value under a column with no header has no name to go by.
+				p.problem(line, "column "+itoa(int64(i+1)), "value under a column with no header: "+quoteValue(f))
 				bad = true
 			}
 		default:
 			p.extraV[t-numCols] = f
 		}
 		if e != errNone {
-			p.fieldProblem(line, i, e, f, 0, 0)
+			p.fieldProblem(line, i, e, f, prec, scale)
 			bad = true
 			e = errNone
 		}
 	}
-	// Fields missing at the end (trailing unnamed columns) leave nothing to fill.
 	if bad || len(p.res.Problems) > 0 || p.extra > 0 {
 		return nil
 	}

@@ -1,9 +1,11 @@
 package distrokid
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -31,20 +33,13 @@ const (
 	maxRecordBytes = 1 << 20
 )
 
-// span locates a field in the buffer. For a quoted field, start and end
-// exclude the quotes; escaped marks doubled quotes still to be undoubled.
-type span struct {
-	start, end int
-	escaped    bool
-}
-
 type scanStatus int
 
 const (
-	stRecord   scanStatus = iota // a record is in fields
-	stEOF                        // no more records
-	stTooLong                    // a record exceeded maxRecordBytes and was skipped
-	stMore                       // internal: need more input
+	stRecord  scanStatus = iota // a record is in fields
+	stEOF                       // no more records
+	stTooLong                   // a record exceeded maxRecordBytes and was skipped
+	stMore                      // internal: need more input
 )
 
 // Byte classes for the scanner's tables.
@@ -73,13 +68,14 @@ type scanner struct {
 	capped      bool  // the buffer cannot grow: treat its end as the end of input for quotes
 
 	// The current record.
-	spans    []span
-	fields   [][]byte
-	recLine  int64 // physical line where the record starts
-	recStart int   // raw bytes of the record: buf[recStart:recEnd]
-	recEnd   int
-	high     bool // the record holds a byte >= 0x80
-	valid    bool // the record is valid UTF-8 (else it is read as windows-1252)
+	fields    [][]byte
+	escFields []int // fields with doubled or stray quotes to undouble
+	hiFields  []int // fields that may hold bytes >= 0x80
+	recLine   int64 // physical line where the record starts
+	recStart  int   // raw bytes of the record: buf[recStart:recEnd]
+	recEnd    int
+	high      bool // the record holds a byte >= 0x80
+	valid     bool // the record is valid UTF-8 (else it is read as windows-1252)
 }
 
 func newScanner(r io.Reader, bufSize int) *scanner {
@@ -87,7 +83,6 @@ func newScanner(r io.Reader, bufSize int) *scanner {
 		bufSize = 2 * readChunk
 	}
 	s := &scanner{r: r, buf: make([]byte, bufSize), line: 1}
-	s.spans = make([]span, 0, 32)
 	s.fields = make([][]byte, 0, 32)
 	return s
 }
@@ -158,9 +153,18 @@ func (s *scanner) next() (scanStatus, error) {
 			}
 			s.skipLF = false
 		}
+		if s.fastRecord() {
+			if s.recEnd-s.recStart > maxRecordBytes {
+				return stTooLong, nil
+			}
+			return stRecord, nil
+		}
 		st := s.scanRecord()
 		if st != stMore {
 			s.capped = false
+			if st == stRecord && s.recEnd-s.recStart > maxRecordBytes {
+				return stTooLong, nil
+			}
 			return st, nil
 		}
 		if s.capped {
@@ -210,6 +214,102 @@ func (s *scanner) skipLine() error {
 // field: the real end of input, or a buffer that cannot grow.
 func (s *scanner) atEnd() bool { return s.eof || s.capped }
 
+// SWAR constants: a byte-wise "has zero byte" test on 8 bytes at a time.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// zeroBytes marks (in the high bit of each byte) the zero bytes of v; the
+// lowest marked byte is exact, higher ones may be false positives.
+func zeroBytes(v uint64) uint64 { return (v - swarLo) &^ v & swarHi }
+
+// scanUnquoted returns the end of an unquoted field starting at i, and
+// whether any of its bytes (or, harmlessly, a few after it) is >= 0x80.
+func (s *scanner) scanUnquoted(buf []byte, i int) (int, bool) {
+	n := len(buf)
+	dm := uint64(s.delim) * swarLo
+	var acc uint64
+	for i+8 <= n {
+		w := binary.LittleEndian.Uint64(buf[i:])
+		acc |= w
+		m := zeroBytes(w^dm) | zeroBytes(w^(swarLo*'\n')) | zeroBytes(w^(swarLo*'\r'))
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3, acc&swarHi != 0
+		}
+		i += 8
+	}
+	unq := &s.unq
+	var a byte
+	for i < n && unq[buf[i]] == clsNone {
+		a |= buf[i]
+		i++
+	}
+	return i, acc&swarHi != 0 || a >= 0x80
+}
+
+// exactZero marks (in the high bit of each byte) exactly the zero bytes of v.
+func exactZero(v uint64) uint64 {
+	const m = 0x7F7F7F7F7F7F7F7F
+	t := (v & m) + m
+	return ^(t | v | m)
+}
+
+// fastRecord tokenizes a record none of whose fields starts with a quote,
+// eight bytes at a time. It returns false, having consumed nothing, for any
+// record it does not handle (a quoted field, or one that reaches the last
+// 8 bytes of the buffer); scanRecord then does the work.
+func (s *scanner) fastRecord() bool {
+	buf := s.buf[:s.end]
+	n := len(buf)
+	i := s.pos
+	if i >= n || buf[i] == '"' {
+		return false
+	}
+	s.fields = s.fields[:0]
+	s.hiFields = s.hiFields[:0]
+	s.escFields = s.escFields[:0]
+	delim := s.delim
+	dm := uint64(delim) * swarLo
+	fs := i
+	var acc uint64 // bytes of the current field, and harmlessly of its neighbours
+	for i+8 <= n {
+		w := binary.LittleEndian.Uint64(buf[i:])
+		acc |= w
+		m := exactZero(w^dm) | exactZero(w^(swarLo*'\n')) | exactZero(w^(swarLo*'\r'))
+		for m != 0 {
+			pos := i + bits.TrailingZeros64(m)>>3
+			m &= m - 1
+			if acc&swarHi != 0 {
+				s.hiFields = append(s.hiFields, len(s.fields))
+			}
+			s.fields = append(s.fields, buf[fs:pos])
+			acc = w
+			c := buf[pos]
+			if c == delim {
+				fs = pos + 1
+				if fs >= n || buf[fs] == '"' {
+					return false
+				}
+				continue
+			}
+			next := pos + 1
+			if c == '\r' {
+				if next >= n {
+					return false
+				}
+				if buf[next] == '\n' {
+					next++
+				}
+			}
+			s.finish(pos, next, 0)
+			return true
+		}
+		i += 8
+	}
+	return false
+}
+
 // scanRecord tokenizes one record starting at s.pos. It returns stMore
 // without consuming anything when the record is not complete in the buffer.
 func (s *scanner) scanRecord() scanStatus {
@@ -222,8 +322,9 @@ func (s *scanner) scanRecord() scanStatus {
 		}
 		return stMore
 	}
-	s.spans = s.spans[:0]
-	var acc byte
+	s.fields = s.fields[:0]
+	s.escFields = s.escFields[:0]
+	s.hiFields = s.hiFields[:0]
 	extraLines := int64(0)
 	unq := &s.unq
 	for {
@@ -233,6 +334,7 @@ func (s *scanner) scanRecord() scanStatus {
 			j := i + 1
 			escaped, lazy, raw := false, false, false
 			lines := int64(0)
+			var acc byte
 		quoted:
 			for {
 				for j < n && s.quo[buf[j]] == clsNone {
@@ -260,7 +362,13 @@ func (s *scanner) scanRecord() scanStatus {
 					}
 					if j+1 >= n || unq[buf[j+1]] != clsNone {
 						// Closing quote: followed by a delimiter, line end or EOF.
-						s.spans = append(s.spans, span{start: fs + 1, end: j, escaped: escaped || lazy})
+						if escaped || lazy {
+							s.escFields = append(s.escFields, len(s.fields))
+						}
+						if acc >= 0x80 {
+							s.hiFields = append(s.hiFields, len(s.fields))
+						}
+						s.fields = append(s.fields, buf[fs+1:j])
 						extraLines += lines
 						i = j + 1
 						break quoted
@@ -283,32 +391,33 @@ func (s *scanner) scanRecord() scanStatus {
 				}
 			}
 			if raw {
-				i = fs
-				for i < n && unq[buf[i]] == clsNone {
-					acc |= buf[i]
-					i++
-				}
+				var hi bool
+				i, hi = s.scanUnquoted(buf, fs)
 				if i >= n && !s.eof {
 					return stMore
 				}
-				s.spans = append(s.spans, span{start: fs, end: i})
+				if hi {
+					s.hiFields = append(s.hiFields, len(s.fields))
+				}
+				s.fields = append(s.fields, buf[fs:i])
 			}
 		} else {
-			for i < n && unq[buf[i]] == clsNone {
-				acc |= buf[i]
-				i++
-			}
+			var hi bool
+			i, hi = s.scanUnquoted(buf, i)
 			if i >= n && !s.eof {
 				return stMore
 			}
-			s.spans = append(s.spans, span{start: fs, end: i})
+			if hi {
+				s.hiFields = append(s.hiFields, len(s.fields))
+			}
+			s.fields = append(s.fields, buf[fs:i])
 		}
 		// After a field: a delimiter, a line end, or the end of input.
 		if i >= n {
 			if !s.eof {
 				return stMore
 			}
-			s.finish(i, n, extraLines, acc)
+			s.finish(i, n, extraLines)
 			return stRecord
 		}
 		switch unq[buf[i]] {
@@ -316,7 +425,7 @@ func (s *scanner) scanRecord() scanStatus {
 			i++
 			continue
 		case clsLF:
-			s.finish(i, i+1, extraLines, acc)
+			s.finish(i, i+1, extraLines)
 			return stRecord
 		case clsCR:
 			next := i + 1
@@ -324,10 +433,10 @@ func (s *scanner) scanRecord() scanStatus {
 				if buf[next] == '\n' {
 					next++
 				}
-				s.finish(i, next, extraLines, acc)
+				s.finish(i, next, extraLines)
 				return stRecord
 			}
-			s.finish(i, next, extraLines, acc)
+			s.finish(i, next, extraLines)
 			if !s.eof {
 				s.skipLF = true
 			}
@@ -338,20 +447,21 @@ func (s *scanner) scanRecord() scanStatus {
 
 // finish completes a record whose content ends at end; the next record
 // starts at next.
-func (s *scanner) finish(end, next int, extraLines int64, acc byte) {
+func (s *scanner) finish(end, next int, extraLines int64) {
 	s.recStart, s.recEnd = s.pos, end
 	s.recLine = s.line
-	s.high = acc >= 0x80
-	s.valid = !s.high || utf8.Valid(s.buf[s.pos:end])
 	s.line += 1 + extraLines
 	s.pos = next
-	s.fields = s.fields[:0]
-	for _, sp := range s.spans {
-		f := s.buf[sp.start:sp.end]
-		if sp.escaped {
-			f = unescapeQuotes(f)
+	for _, k := range s.escFields {
+		s.fields[k] = unescapeQuotes(s.fields[k])
+	}
+	s.high = len(s.hiFields) > 0
+	s.valid = true
+	for _, k := range s.hiFields {
+		if !utf8.Valid(s.fields[k]) {
+			s.valid = false
+			break
 		}
-		s.fields = append(s.fields, f)
 	}
 }
 

@@ -25,19 +25,20 @@ func (s *store) AddPending(ctx context.Context, runID string, keys ...string) er
 		return fmt.Errorf("failed to add pending files of run %q: %w", runID, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO pending_files (object_key, run_id, created_at)
-		VALUES ($1, $2, $3) ON CONFLICT (object_key) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("failed to add pending files of run %q: %w", runID, err)
-	}
-	defer func() { _ = stmt.Close() }()
 	at := s.timeArg(now())
 	for _, k := range keys {
 		if k == "" {
 			return fmt.Errorf("failed to add pending files of run %q: empty key", runID)
 		}
-		if _, err := stmt.ExecContext(ctx, k, runID, at); err != nil {
-			return fmt.Errorf("failed to add pending file %q of run %q: %w", k, runID, err)
+	}
+	for chunk := range slices.Chunk(keys, maxRowsPerStatement) {
+		args := make([]any, 0, 3*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k, runID, at)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_files (object_key, run_id, created_at)
+			VALUES `+s.valuesList(len(chunk), 3)+` ON CONFLICT (object_key) DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("failed to add %d pending files of run %q: %w", len(chunk), runID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -56,7 +57,7 @@ func (s *store) DropPending(ctx context.Context, keys ...string) error {
 		return fmt.Errorf("failed to drop pending files: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := dropPending(ctx, tx, keys); err != nil {
+	if err := s.dropPending(ctx, tx, keys); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -65,15 +66,15 @@ func (s *store) DropPending(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-func dropPending(ctx context.Context, tx *sql.Tx, keys []string) error {
-	stmt, err := tx.PrepareContext(ctx, `DELETE FROM pending_files WHERE object_key = $1`)
-	if err != nil {
-		return fmt.Errorf("failed to drop pending files: %w", err)
-	}
-	defer func() { _ = stmt.Close() }()
-	for _, k := range keys {
-		if _, err := stmt.ExecContext(ctx, k); err != nil {
-			return fmt.Errorf("failed to drop pending file %q: %w", k, err)
+func (s *store) dropPending(ctx context.Context, tx *sql.Tx, keys []string) error {
+	for chunk := range slices.Chunk(keys, maxRowsPerStatement) {
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_files WHERE object_key IN (`+s.inList(len(chunk))+`)`,
+			args...); err != nil {
+			return fmt.Errorf("failed to drop %d pending files: %w", len(chunk), err)
 		}
 	}
 	return nil
@@ -177,14 +178,9 @@ func (s *store) Commit(ctx context.Context, c metastore.Commit) ([]metastore.Fil
 		replaced = append(replaced, old...)
 	}
 
-	if len(c.Files) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO manifest_files (`+fileColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
-		if err != nil {
-			return nil, fmt.Errorf("failed to add files to manifests: %w", err)
-		}
-		defer func() { _ = stmt.Close() }()
-		for _, f := range c.Files {
+	for chunk := range slices.Chunk(c.Files, maxRowsPerStatement) {
+		args := make([]any, 0, 9*len(chunk))
+		for _, f := range chunk {
 			meta, err := jsonArg(f.Meta)
 			if err != nil {
 				return nil, fmt.Errorf("failed to add file %q to dataset %q: meta: %w", f.Key, f.Dataset, err)
@@ -193,18 +189,21 @@ func (s *store) Commit(ctx context.Context, c metastore.Commit) ([]metastore.Fil
 			if added.IsZero() {
 				added = at
 			}
-			if _, err := stmt.ExecContext(ctx, f.Dataset, f.Key, f.Size, f.SHA256, f.Rows, f.BatchID,
-				cmp.Or(f.RunID, c.RunID), meta, s.timeArg(added)); err != nil {
-				return nil, fmt.Errorf("failed to add file %q to dataset %q: %w", f.Key, f.Dataset, err)
-			}
+			args = append(args, f.Dataset, f.Key, f.Size, f.SHA256, f.Rows, f.BatchID,
+				cmp.Or(f.RunID, c.RunID), meta, s.timeArg(added))
 		}
-		keys := make([]string, len(c.Files))
-		for i, f := range c.Files {
-			keys[i] = f.Key
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_files (`+fileColumns+`)
+			VALUES `+s.valuesList(len(chunk), 9), args...); err != nil {
+			return nil, fmt.Errorf("failed to add files %q…%q to manifests: %w",
+				chunk[0].Key, chunk[len(chunk)-1].Key, err)
 		}
-		if err := dropPending(ctx, tx, keys); err != nil {
-			return nil, err
-		}
+	}
+	keys := make([]string, len(c.Files))
+	for i, f := range c.Files {
+		keys[i] = f.Key
+	}
+	if err := s.dropPending(ctx, tx, keys); err != nil {
+		return nil, err
 	}
 
 	states := slices.Clone(c.States)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -167,6 +166,3 @@ func lockKey(purpose string, names ...string) int64 {
 	}
 	return int64(h.Sum64())
 }
-
-// errNoRows reports whether err is sql.ErrNoRows.
-func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -23,11 +23,11 @@ const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=
 
 func TestPostgres(t *testing.T) {
 	t.Parallel()
-	metastoretest.Exercise(t, openPostgres)
+	metastoretest.Exercise(t, func(t *testing.T) metastore.Store { return openPostgres(t) })
 }
 
 // openPostgres opens a store in a new schema, dropped when the test ends.
-func openPostgres(t *testing.T) metastore.Store {
+func openPostgres(t testing.TB) metastore.Store {
 	t.Helper()
 	schema := testSchema(t)
 	s, err := sqlstore.OpenPostgres(t.Context(), testDatabaseURL(), schema)
@@ -46,7 +46,7 @@ func testDatabaseURL() string {
 
 // testSchema names a new schema bedrot_test_<random> and drops it (if it
 // was created) when the test ends, after the test's stores are closed.
-func testSchema(t *testing.T) string {
+func testSchema(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -62,7 +62,7 @@ func testSchema(t *testing.T) string {
 
 // testDB is a plain connection pool to the test server, closed when the
 // test ends.
-func testDB(t *testing.T) *sql.DB {
+func testDB(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", testDatabaseURL())
 	require.NoError(t, err)

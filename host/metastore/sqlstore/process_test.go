@@ -146,11 +146,13 @@ func testLeaseDiesWithProcess(t *testing.T, cfg sqlstore.Config) {
 	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no cleanup runs
 	_ = cmd.Wait()
 	killed = true
+	dead := time.Now()
 
 	require.Eventually(t, func() bool {
 		alive, err := s.RunAlive(ctx, runID)
 		return err == nil && !alive
-	}, 10*time.Second, 5*time.Millisecond, "the lease outlived its process")
+	}, 10*time.Second, time.Millisecond, "the lease outlived its process")
+	t.Logf("lease released %s after the process died", time.Since(dead))
 
 	unlock, err := s.LockRun(ctx, runID)
 	require.NoError(t, err, "a dead process's lease can be taken over")
@@ -164,16 +166,17 @@ func TestSQLiteConcurrentProcesses(t *testing.T) {
 	t.Parallel()
 	const procs, commits = 3, 30
 	cfg := sqlstore.Config{SQLitePath: filepath.Join(t.TempDir(), "meta.db")}
-	s, err := sqlstore.Open(t.Context(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
 
+	// The helpers and this process also create the database together.
 	var cmds []*exec.Cmd
 	for p := range procs {
 		cmd := helperCommand(t, "commit", cfg, fmt.Sprintf("proc%d", p), helperCountEnv+"="+strconv.Itoa(commits))
 		require.NoError(t, cmd.Start())
 		cmds = append(cmds, cmd)
 	}
+	s, err := sqlstore.Open(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	// This process commits alongside them.
 	for i := range commits {
 		id := fmt.Sprintf("parent-%d", i)

@@ -13,9 +13,6 @@ import (
 // limit.
 const defaultRunLimit = 50
 
-// StepRunning is the status StartStep gives a step.
-const StepRunning = "running"
-
 const runColumns = `id, source, kind, status, started_at, finished_at, error_text, stats, owner`
 
 // CreateRun inserts a run with status running. A zero StartedAt becomes now.
@@ -133,9 +130,9 @@ func scanRun(r rowScanner) (metastore.Run, error) {
 	return run, err
 }
 
-// StartStep records that a run's step started (status running). Starting a
-// step again restarts it. It returns metastore.ErrNotFound (wrapped) if the
-// run does not exist.
+// StartStep records that a run's step started, with status
+// metastore.RunRunning. Starting a step again restarts it. It returns
+// metastore.ErrNotFound (wrapped) if the run does not exist.
 func (s *store) StartStep(ctx context.Context, runID, name string) error {
 	if name == "" {
 		return fmt.Errorf("failed to start a step of run %q: empty step name", runID)
@@ -159,7 +156,7 @@ func (s *store) StartStep(ctx context.Context, runID, name string) error {
 			started_at = excluded.started_at,
 			finished_at = NULL,
 			detail = NULL`,
-		runID, name, StepRunning, s.timeArg(now())); err != nil {
+		runID, name, metastore.RunRunning, s.timeArg(now())); err != nil {
 		return fmt.Errorf("failed to start step %q of run %q: %w", name, runID, err)
 	}
 	if err := tx.Commit(); err != nil {

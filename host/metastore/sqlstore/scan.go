@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -66,3 +68,6 @@ func parseTimeValue(src any) (t time.Time, ok bool, err error) {
 	}
 	return time.Time{}, false, fmt.Errorf("failed to parse time %q", text)
 }
+
+// errNoRows reports whether err is sql.ErrNoRows.
+func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

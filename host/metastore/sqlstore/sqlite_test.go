@@ -13,11 +13,11 @@ import (
 
 func TestSQLite(t *testing.T) {
 	t.Parallel()
-	metastoretest.Exercise(t, openSQLite)
+	metastoretest.Exercise(t, func(t *testing.T) metastore.Store { return openSQLite(t) })
 }
 
 // openSQLite opens a fresh SQLite store in a temporary folder.
-func openSQLite(t *testing.T) metastore.Store {
+func openSQLite(t testing.TB) metastore.Store {
 	t.Helper()
 	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"))
 	require.NoError(t, err)

@@ -113,7 +113,9 @@ func OpenSQLite(ctx context.Context, path string) (metastore.Store, error) {
 	dsn := func(extra url.Values) string {
 		q := url.Values{}
 		q.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout))
-		q.Set("_synchronous", "NORMAL")
+		// FULL: a commit survives power loss once Commit returns; callers
+		// delete replaced files on the strength of it.
+		q.Set("_synchronous", "FULL")
 		q.Set("_foreign_keys", "1")
 		for k, v := range extra {
 			q[k] = v
@@ -156,12 +158,13 @@ func OpenSQLite(ctx context.Context, path string) (metastore.Store, error) {
 	return s, nil
 }
 
-// OpenPostgres opens the PostgreSQL metastore at url and migrates it. A
+// OpenPostgres opens the PostgreSQL metastore at databaseURL (a postgres://
+// URL or a key=value connection string) and migrates it. A
 // non-empty schema is created if missing and put first on every
 // connection's search_path; an empty one leaves the URL's search_path as it
 // is.
-func OpenPostgres(ctx context.Context, url, schema string) (metastore.Store, error) {
-	cfg, err := pgx.ParseConfig(url)
+func OpenPostgres(ctx context.Context, databaseURL, schema string) (metastore.Store, error) {
+	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse PostgreSQL metastore URL: %w", err)
 	}

@@ -22,7 +22,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"unicode/utf8"
 )
 
 // Layout is a DistroKid header layout.
@@ -159,6 +158,8 @@ func Write(w io.Writer, opts Options) (Summary, error) {
 		cat:  catalogFor(opts.Encoding == Latin1),
 		eol:  eol,
 		out:  bw,
+		num:  make([]byte, 0, 64),
+		line: make([]byte, 0, 1024),
 	}
 	switch opts.Encoding {
 	case UTF8BOM:
@@ -443,14 +444,15 @@ func formatE12Parts(whole, frac int64) string {
 	return string(append(b, s...))
 }
 
-func (g *gen) field(s string) { g.fieldBytes([]byte(s)) }
+func (g *gen) field(s string)      { appendField(g, s) }
+func (g *gen) fieldBytes(v []byte) { appendField(g, v) }
 
-// fieldBytes appends a field with the quoting the options ask for.
-func (g *gen) fieldBytes(v []byte) {
+// appendField appends a field with the quoting the options ask for.
+func appendField[T string | []byte](g *gen, v T) {
 	need := g.opts.Quoted
 	if !need {
-		for i, c := range v {
-			if c == g.opts.Delimiter || c == '\n' || c == '\r' || (c == '"' && i == 0) {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c == g.opts.Delimiter || c == '\n' || c == '\r' || (c == '"' && i == 0) {
 				need = true
 				break
 			}
@@ -461,11 +463,11 @@ func (g *gen) fieldBytes(v []byte) {
 		return
 	}
 	g.line = append(g.line, '"')
-	for _, c := range v {
-		if c == '"' {
+	for i := 0; i < len(v); i++ {
+		if v[i] == '"' {
 			g.line = append(g.line, '"')
 		}
-		g.line = append(g.line, c)
+		g.line = append(g.line, v[i])
 	}
 	g.line = append(g.line, '"')
 }
@@ -504,14 +506,4 @@ func (g *gen) endLine(last bool) error {
 		return fmt.Errorf("exportgen: failed to write: %w", err)
 	}
 	return nil
-}
-
-// isLatin1 reports whether s only uses latin-1 characters.
-func isLatin1(s string) bool {
-	for _, r := range s {
-		if r > 0xFF || r == utf8.RuneError {
-			return false
-		}
-	}
-	return true
 }

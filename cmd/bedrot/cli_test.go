@@ -1,0 +1,341 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
+	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/host/storage/miniotest"
+	s3store "github.com/bedrot-label/bedrot/host/storage/s3"
+	"github.com/bedrot-label/bedrot/host/zone"
+	"github.com/bedrot-label/bedrot/plugins/distrokid/exportgen"
+)
+
+func TestMain(m *testing.M) {
+	defer plugintest.Cleanup()
+	miniotest.Main(m)
+}
+
+// cli runs the real bedrot binary against one lake.
+type cli struct {
+	t    *testing.T
+	bin  string
+	env  []string
+	lake string
+}
+
+func newCLI(t *testing.T, extraEnv ...string) *cli {
+	t.Helper()
+	bedrot := plugintest.Build(t, "cmd/bedrot")
+	lake := filepath.Join(t.TempDir(), "lake")
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BEDROT_LAKE=" + lake}
+	return &cli{t: t, bin: bedrot, env: append(env, extraEnv...), lake: lake}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (c *cli) run(args ...string) result {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = c.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("bedrot %v: %v", args, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	r := c.run(args...)
+	require.Equal(c.t, 0, r.code, "bedrot %v\nstdout:\n%s\nstderr:\n%s", args, r.stdout, r.stderr)
+	return r.stdout
+}
+
+func (c *cli) json(args ...string) map[string]any {
+	c.t.Helper()
+	out := c.ok(append(args, "-o", "json")...)
+	var doc map[string]any
+	require.NoError(c.t, json.Unmarshal([]byte(out), &doc), out)
+	require.Equal(c.t, "bedrot/v1", doc["apiVersion"])
+	return doc
+}
+
+// setupLake initialises the lake and installs the DistroKid plugin.
+func (c *cli) setupLake() {
+	c.t.Helper()
+	plugin := plugintest.Build(c.t, "plugins/distrokid/cmd/bedrot-source-distrokid")
+	c.ok("init")
+	c.ok("plugin", "install", plugin)
+}
+
+// export writes a generated export and returns its path and summary.
+func export(t *testing.T, dir string, name string, opts exportgen.Options) (string, exportgen.Summary) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	sum, err := exportgen.Write(f, opts)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	return path, sum
+}
+
+// addE12 adds exact decimal strings with 12 decimals.
+func addE12(t *testing.T, vals ...string) string {
+	t.Helper()
+	total := new(big.Rat)
+	for _, v := range vals {
+		r, ok := new(big.Rat).SetString(v)
+		require.True(t, ok, v)
+		total.Add(total, r)
+	}
+	return total.FloatString(12)
+}
+
+// duck reads raw/source=distrokid with DuckDB exactly as a user would.
+func duck(t *testing.T, lakeDir string) (rows int64, earnings string) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	require.NoError(t, err)
+	defer db.Close()
+	glob := filepath.Join(lakeDir, "raw", "source=distrokid", "**", "*.parquet")
+	matches, _ := filepath.Glob(filepath.Join(lakeDir, "raw", "source=distrokid", "*", "*.parquet"))
+	if len(matches) == 0 {
+		return 0, "0.000000000000"
+	}
+	var sum sql.NullString
+	err = db.QueryRow(fmt.Sprintf(`SELECT count(*), CAST(sum(earnings_usd) AS VARCHAR) FROM read_parquet('%s', hive_partitioning = true)`, glob)).Scan(&rows, &sum)
+	require.NoError(t, err)
+	if !sum.Valid {
+		return rows, "0.000000000000"
+	}
+	return rows, sum.String
+}
+
+func TestInitCreatesLayoutExactly(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	var dirs []string
+	require.NoError(t, filepath.WalkDir(c.lake, func(p string, d os.DirEntry, err error) error {
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(c.lake, p)
+		if d.IsDir() && rel != "." && !strings.HasPrefix(rel, ".bedrot") && rel != filepath.Join(".tmp") {
+			dirs = append(dirs, filepath.ToSlash(rel))
+		}
+		return nil
+	}))
+	want := []string{".agent", ".agent/cache", ".agent/context", ".agent/logs", "archive", "curated", "curated/models",
+		"knowledge", "knowledge/agents", "knowledge/decisions", "knowledge/patterns", "landing", "raw", "sandbox", "staging"}
+	sort.Strings(dirs)
+	require.Equal(t, want, dirs)
+	c.ok("init") // again: harmless
+}
+
+func TestIngestExportsEndToEnd(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.setupLake()
+	dir := t.TempDir()
+	var paths, sums []string
+	var rows int64
+	for i, o := range []exportgen.Options{
+		{Rows: 3000, Layout: exportgen.Current15, Quoted: true, Seed: 1},
+		{Rows: 2000, Layout: exportgen.Legacy13, Encoding: exportgen.Latin1, LineEnd: exportgen.CR, Seed: 2},
+		{Rows: 1000, Layout: exportgen.Hybrid15, Delimiter: ',', Encoding: exportgen.UTF8BOM, LineEnd: exportgen.CRLF, Seed: 3},
+		{Rows: 500, Layout: exportgen.Current15, Delimiter: ';', Encoding: exportgen.UTF16LE, Seed: 4},
+	} {
+		p, s := export(t, dir, fmt.Sprintf("DistroKid_%d.tsv", i), o)
+		paths, sums, rows = append(paths, p), append(sums, s.Earnings), rows+s.Rows
+	}
+	doc := c.json(append([]string{"ingest", "distrokid"}, paths...)...)
+	require.Equal(t, "succeeded", doc["status"])
+	require.EqualValues(t, rows, doc["rows"])
+	require.Positive(t, doc["plugin_peak_rss_bytes"])
+
+	gotRows, gotSum := duck(t, c.lake)
+	require.Equal(t, rows, gotRows)
+	require.Equal(t, addE12(t, sums...), gotSum, "DuckDB's exact sum of earnings_usd must equal the input's")
+
+	// Types as analysts see them, with the Hive partition columns.
+	db, err := sql.Open("duckdb", "")
+	require.NoError(t, err)
+	defer db.Close()
+	var tEarn, tSale, tUPC, tQty, tSrc, tDate, upc string
+	err = db.QueryRow(fmt.Sprintf(`SELECT typeof(earnings_usd), typeof(sale_month), typeof(upc), typeof(quantity), typeof(source), typeof(date), upc
+		FROM read_parquet('%s/raw/source=distrokid/**/*.parquet', hive_partitioning = true) WHERE upc LIKE '0%%' LIMIT 1`, c.lake)).
+		Scan(&tEarn, &tSale, &tUPC, &tQty, &tSrc, &tDate, &upc)
+	require.NoError(t, err)
+	require.Equal(t, []string{"DECIMAL(18,12)", "DATE", "VARCHAR", "BIGINT", "VARCHAR", "DATE"}, []string{tEarn, tSale, tUPC, tQty, tSrc, tDate})
+	require.True(t, strings.HasPrefix(upc, "0"), "UPC leading zeros are kept: %s", upc)
+
+	// Landing keeps the exact bytes.
+	landing := doc["landing"].(string)
+	for _, p := range paths {
+		want, err := os.ReadFile(p)
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(c.lake, landing, filepath.Base(p)))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), "landing copy of %s differs", p)
+	}
+
+	// Again: nothing is added.
+	out := c.ok(append([]string{"ingest", "distrokid"}, paths...)...)
+	require.Contains(t, out, "Total: 0 rows")
+	gotRows, gotSum = duck(t, c.lake)
+	require.Equal(t, rows, gotRows)
+	require.Equal(t, addE12(t, sums...), gotSum)
+
+	// Replay rebuilds raw from landing with the same rows.
+	rep := c.json("replay", "distrokid")
+	require.Equal(t, "succeeded", rep["status"])
+	gotRows, gotSum = duck(t, c.lake)
+	require.Equal(t, rows, gotRows)
+	require.Equal(t, addE12(t, sums...), gotSum)
+
+	runs := c.json("runs")
+	items := runs["items"].([]any)
+	require.Len(t, items, 3)
+	status := c.json("status")
+	require.NotEmpty(t, status["datasets"])
+}
+
+func TestMalformedExportIsQuarantined(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.setupLake()
+	good, s := export(t, t.TempDir(), "DistroKid_good.tsv", exportgen.Options{Rows: 100, Seed: 9})
+	bad, err := filepath.Abs("../../plugins/distrokid/testdata/malformed.tsv")
+	require.NoError(t, err)
+	r := c.run("ingest", "distrokid", good, bad)
+	require.Equal(t, 3, r.code, "exit code 3 means input was quarantined\n%s%s", r.stdout, r.stderr)
+	require.Contains(t, r.stdout, "QUARANTINED  malformed.tsv")
+	require.Regexp(t, `malformed\.tsv:\d+: field "`, r.stdout, "problems name file, line and field")
+
+	rows, sum := duck(t, c.lake)
+	require.EqualValues(t, s.Rows, rows, "only the good file reaches raw")
+	require.Equal(t, addE12(t, s.Earnings), sum)
+	matches, _ := filepath.Glob(filepath.Join(c.lake, "landing", "distrokid", "*", zone.QuarantineDir, "malformed.tsv*"))
+	require.Len(t, matches, 2, "the file and its reason are kept in quarantine")
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	require.Equal(t, 4, c.run("status").code, "no lake yet")
+	require.Equal(t, 2, c.run("status", "--no-such-flag").code)
+	require.Equal(t, 2, c.run("ingest", "distrokid").code)
+	c.ok("init")
+	r := c.run("ingest", "distrokid", "../../examples/distrokid/DistroKid_current15_quoted_utf8.tsv")
+	require.Equal(t, 4, r.code)
+	require.Contains(t, r.stderr, "bedrot plugin install")
+	require.Equal(t, 2, c.run("status", "-o", "yaml").code)
+	bad := newCLI(t, "BEDROT_STORAGE_BACKEND=tape")
+	r = bad.run("status")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "storage.backend")
+	help := c.ok("--help")
+	require.Contains(t, help, "Exit codes:")
+}
+
+func TestTamperedPluginFailsTheRun(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.setupLake()
+	list := c.json("plugin", "list")
+	path := list["items"].([]any)[0].(map[string]any)["path"].(string)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, _ = f.Write([]byte{0})
+	require.NoError(t, f.Close())
+	r := c.run("ingest", "distrokid", "../../examples/distrokid/DistroKid_current15_quoted_utf8.tsv")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "does not match the SHA-256 recorded at install")
+	require.Equal(t, 1, c.run("plugin", "verify").code)
+}
+
+// downloadLake copies a bucket's objects into a folder so DuckDB can read them.
+func downloadLake(t *testing.T, st storage.Store) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	require.NoError(t, st.List(ctx, "raw/", func(oi storage.ObjectInfo) error {
+		obj, err := st.Open(ctx, oi.Key)
+		require.NoError(t, err)
+		defer obj.Close()
+		p := filepath.Join(dir, filepath.FromSlash(oi.Key))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		_, err = io.Copy(f, obj)
+		require.NoError(t, err)
+		return f.Close()
+	}))
+	return dir
+}
+
+func minioPostgresEnv(t *testing.T) ([]string, storage.Store) {
+	srv := miniotest.Require(t)
+	bucket := srv.NewBucket(t)
+	schema := newSchema(t)
+	env := []string{"BEDROT_STORAGE_BACKEND=s3", "BEDROT_STORAGE_S3_ENDPOINT=" + srv.Endpoint, "BEDROT_STORAGE_S3_BUCKET=" + bucket,
+		"BEDROT_STORAGE_S3_PREFIX=lake", "BEDROT_STORAGE_S3_ACCESS_KEY=" + srv.AccessKey, "BEDROT_STORAGE_S3_SECRET_KEY=" + srv.SecretKey,
+		"BEDROT_DATABASE_URL=" + pgURL(), "BEDROT_DATABASE_SCHEMA=" + schema}
+	st, err := s3store.New(context.Background(), s3store.Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket, Prefix: "lake"})
+	require.NoError(t, err)
+	return env, st
+}
+
+func TestIngestOnMinIOAndPostgres(t *testing.T) {
+	t.Parallel()
+	env, st := minioPostgresEnv(t)
+	c := newCLI(t, env...)
+	c.setupLake()
+	p, s := export(t, t.TempDir(), "DistroKid_minio.tsv", exportgen.Options{Rows: 20000, Quoted: true, Seed: 11})
+	doc := c.json("ingest", "distrokid", p)
+	require.Equal(t, "succeeded", doc["status"])
+	status := c.json("status")
+	require.Equal(t, "postgres", status["metastore"])
+	require.True(t, strings.HasPrefix(status["location"].(string), "s3://"))
+	rows, sum := duck(t, downloadLake(t, st))
+	require.Equal(t, s.Rows, rows)
+	require.Equal(t, addE12(t, s.Earnings), sum)
+	out, err := json.Marshal(doc)
+	require.NoError(t, err)
+	require.NotContains(t, string(out), minioSecret(env), "secrets never reach output")
+}
+
+func minioSecret(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "BEDROT_STORAGE_S3_SECRET_KEY="); ok {
+			return v
+		}
+	}
+	return "\x00"
+}
