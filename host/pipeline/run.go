@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bedrot-label/bedrot/host/metastore"
@@ -177,9 +179,9 @@ func (p *Pipeline) Sweep(ctx context.Context) (int, error) {
 	for _, pf := range pending {
 		a, seen := alive[pf.RunID]
 		if !seen {
-			a, err = p.Meta.RunAlive(ctx, pf.RunID)
+			a, err = p.runAlive(ctx, pf.RunID)
 			if err != nil {
-				return deleted, fmt.Errorf("failed to check run %s: %w", pf.RunID, err)
+				return deleted, err
 			}
 			alive[pf.RunID] = a
 			if !a {
@@ -212,7 +214,7 @@ func (p *Pipeline) Sweep(ctx context.Context) (int, error) {
 	running, err := p.Meta.ListRuns(ctx, metastore.RunFilter{Status: metastore.RunRunning, Limit: 1000})
 	if err == nil {
 		for _, run := range running {
-			if a, err := p.Meta.RunAlive(ctx, run.ID); err == nil && !a {
+			if a, err := p.runAlive(ctx, run.ID); err == nil && !a {
 				_ = p.Meta.FinishRun(ctx, run.ID, metastore.RunAbandoned, "the process running it died before it finished", nil)
 			}
 		}
@@ -225,6 +227,31 @@ func (p *Pipeline) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	return deleted, nil
+}
+
+// runAlive tells whether a run's process still lives. The lease is the
+// authority across machines; on this machine a run whose process is gone is
+// dead even before the metastore notices (PostgreSQL releases a killed
+// client's advisory lock only once its backend sees the socket close).
+func (p *Pipeline) runAlive(ctx context.Context, runID string) (bool, error) {
+	a, err := p.Meta.RunAlive(ctx, runID)
+	if err != nil {
+		return false, fmt.Errorf("failed to check run %s: %w", runID, err)
+	}
+	if !a {
+		return false, nil
+	}
+	run, err := p.Meta.GetRun(ctx, runID)
+	if err != nil {
+		return true, nil // no record yet: trust the lease
+	}
+	host, pidText, ok := strings.Cut(run.Owner, ":")
+	me, _ := os.Hostname()
+	pid, perr := strconv.Atoi(pidText)
+	if !ok || perr != nil || host != me || pid == os.Getpid() {
+		return true, nil
+	}
+	return processExists(pid), nil
 }
 
 var errIdle = errors.New("plugin sent nothing within the idle timeout")
