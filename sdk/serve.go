@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // ProtocolVersion is the plugin protocol major version this SDK speaks.
@@ -89,9 +90,38 @@ func Serve(p Plugin) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(p),
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           logger,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts, ServerOptions()...)...)
+		},
+		Logger: logger,
 	})
+}
+
+// Flow-control windows and buffers for the Read stream: large enough that a
+// plugin never waits for the host's acknowledgements between batches, small
+// enough to bound the memory either side holds.
+const (
+	streamWindow = 8 << 20
+	connWindow   = 16 << 20
+	ioBuffer     = 256 << 10
+	maxMessage   = 64 << 20
+)
+
+// ServerOptions are the gRPC options a plugin serves with.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow),
+		grpc.WriteBufferSize(ioBuffer), grpc.ReadBufferSize(ioBuffer), grpc.MaxRecvMsgSize(maxMessage),
+	}
+}
+
+// DialOptions are the gRPC options a host dials plugins with.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(connWindow),
+		grpc.WithWriteBufferSize(ioBuffer), grpc.WithReadBufferSize(ioBuffer),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+	}
 }
 
 // exitWithParent ends the process when its parent (the host) is gone: the

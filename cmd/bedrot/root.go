@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 
@@ -75,6 +76,7 @@ func exitUsageOrFailure(err error) int {
 // globals are the persistent flags.
 type globals struct {
 	lake, configFile, output, logLevel, databaseURL string
+	cpuProfile                                      string
 	cfg                                             config.Config
 	stdout, stderr                                  io.Writer
 }
@@ -114,7 +116,21 @@ _file reads its value from that file (for secrets).
 			if cmd.Name() == "version" || cmd.Name() == "help" || cmd.Name() == "completion" {
 				return nil
 			}
+			if g.cpuProfile != "" {
+				f, err := os.Create(g.cpuProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			return g.load(cmd)
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if g.cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
@@ -126,6 +142,8 @@ _file reads its value from that file (for secrets).
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&g.logLevel, "log-level", "", "host log level: debug, info, warn, error (env BEDROT_LOG_LEVEL)")
 	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL URL for the metastore (env BEDROT_DATABASE_URL; default SQLite in the lake)")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file (for performance reports)")
+	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
 		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newVersionCmd(g))
 	return root

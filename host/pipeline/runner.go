@@ -64,15 +64,6 @@ type payloadState struct {
 	raws     map[string]*rawWriter
 }
 
-type rawWriter struct {
-	stream string
-	schema sdk.Schema
-	cur    *objectWriter
-	pq     *parquetfile.Writer
-	rows   int64
-	files  []metastore.File
-}
-
 func (r *runner) announce(ctx context.Context, key string) error {
 	if r.known == nil {
 		r.known = map[string]bool{}
@@ -116,10 +107,7 @@ func (ps *payloadState) abort(cause error) {
 		ps.landing = nil
 	}
 	for _, rw := range ps.raws {
-		if rw.cur != nil {
-			rw.cur.Abort(cause)
-			rw.cur, rw.pq = nil, nil
-		}
+		rw.abort(cause)
 	}
 }
 
@@ -446,12 +434,12 @@ func (r *runner) onBatch(ctx context.Context, b *sdk.RecordBatch) error {
 		rw = &rawWriter{stream: b.Stream, schema: st.Schema}
 		ps.raws[b.Stream] = rw
 	}
-	if rw.cur == nil {
+	if rw.enc == nil {
 		if err := r.openRaw(ctx, rw); err != nil {
 			return err
 		}
 	}
-	if err := rw.pq.Write(b); err != nil {
+	if err := rw.enc.write(b); err != nil {
 		return fmt.Errorf("failed to write raw rows of %s: %w", b.Stream, err)
 	}
 	rw.rows += int64(b.NumRows)
@@ -459,7 +447,7 @@ func (r *runner) onBatch(ctx context.Context, b *sdk.RecordBatch) error {
 	if limit <= 0 {
 		limit = 8_000_000
 	}
-	if rw.pq.Rows() >= limit {
+	if rw.enc.rows >= limit {
 		return r.closeRaw(rw)
 	}
 	return nil
@@ -471,8 +459,7 @@ func (r *runner) openRaw(ctx context.Context, rw *rawWriter) error {
 	if err := r.announce(ctx, key); err != nil {
 		return err
 	}
-	ow := newObjectWriter(ctx, r.p.Store, key)
-	pq, err := parquetfile.NewWriter(ow, rw.schema, parquetfile.Options{
+	enc, err := startEncoder(ctx, r.p.Store, key, rw.schema, parquetfile.Options{
 		RowGroupRows: r.p.RowGroupRows,
 		KeyValue: map[string]string{
 			"bedrot.source": r.req.Source, "bedrot.stream": rw.stream, "bedrot.run_id": r.runID,
@@ -480,29 +467,24 @@ func (r *runner) openRaw(ctx context.Context, rw *rawWriter) error {
 		},
 	})
 	if err != nil {
-		ow.Abort(err)
 		return fmt.Errorf("failed to start raw file %s: %w", key, err)
 	}
-	rw.cur, rw.pq = ow, pq
+	rw.enc = enc
 	return nil
 }
 
 func (r *runner) closeRaw(rw *rawWriter) error {
-	if rw.cur == nil {
+	if rw.enc == nil {
 		return nil
 	}
-	ow, pq := rw.cur, rw.pq
-	rw.cur, rw.pq = nil, nil
-	rows := pq.Rows()
-	if err := pq.Close(); err != nil {
-		ow.Abort(err)
-		return fmt.Errorf("failed to finish raw file %s: %w", ow.key, err)
+	enc := rw.enc
+	rw.enc = nil
+	f, err := enc.finish()
+	if err != nil {
+		return err
 	}
-	if err := ow.Close(); err != nil {
-		return fmt.Errorf("failed to write raw file %s: %w", ow.key, err)
-	}
-	rw.files = append(rw.files, metastore.File{Dataset: zone.RawDataset(r.req.Source, rw.stream), Key: ow.key,
-		Size: ow.n, SHA256: ow.sum(), Rows: rows, RunID: r.runID})
+	f.Dataset, f.RunID = zone.RawDataset(r.req.Source, rw.stream), r.runID
+	rw.files = append(rw.files, f)
 	return nil
 }
 
@@ -526,10 +508,7 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	ps.result.Status = StatusQuarantined
 	r.log.Warn("payload quarantined", "payload", ps.name, "problems", len(ps.result.Problems))
 	for _, rw := range ps.raws {
-		if rw.cur != nil {
-			rw.cur.Abort(errDiscarded)
-			rw.cur, rw.pq = nil, nil
-		}
+		rw.abort(errDiscarded)
 		for _, f := range rw.files {
 			if err := r.p.Store.Delete(ctx, f.Key); err == nil {
 				_ = r.p.Meta.DropPending(ctx, f.Key)

@@ -25,7 +25,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/sdk"
@@ -169,8 +168,7 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error)
 		StartTimeout:     h.cfg.StartTimeout,
 		Stderr:           tail,
 		Logger:           h.cfg.Logger.Named(p.Kind + "." + p.Name),
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20))},
+		GRPCDialOptions:  sdk.DialOptions(),
 	})
 	inst := &Instance{Plugin: p, client: client, cmd: cmd, stderr: tail}
 	rpc, err := client.Client()

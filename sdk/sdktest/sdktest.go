@@ -77,6 +77,7 @@ func Launch(t testing.TB, binary string) (*sdk.SourceClient, sdk.Info) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
+		GRPCDialOptions:  sdk.DialOptions(),
 		Logger:           hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}}),
 	})
 	t.Cleanup(client.Kill)

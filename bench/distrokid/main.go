@@ -1,0 +1,207 @@
+// Command distrokid benchmarks the whole DistroKid path — plugin → landing →
+// raw Parquet through the real bedrot binary — on a generated export, and
+// measures two references on the same file and machine: DuckDB's own
+// CSV-to-Parquet conversion, and an in-process parse + parquet-go write of
+// the same rows with no plugin boundary, landing copy or commit. It prints
+// rows/s, input MB/s, peak RSS of host and plugin, and the ratios the
+// foundation issue sets bars on.
+//
+//	go run ./bench/distrokid -rows 5000000 -bin bin
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/bedrot-label/bedrot/host/parquetfile"
+	"github.com/bedrot-label/bedrot/plugins/distrokid"
+	"github.com/bedrot-label/bedrot/plugins/distrokid/exportgen"
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+func main() {
+	rows := flag.Int("rows", 5_000_000, "rows in the generated export")
+	bin := flag.String("bin", "bin", "folder with bedrot and bedrot-source-distrokid")
+	dir := flag.String("dir", "bench/out", "work folder (the export is cached here)")
+	flag.Parse()
+	if err := run(*rows, *bin, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type measure struct {
+	name   string
+	wall   time.Duration
+	rss    int64
+	plugin int64
+}
+
+func run(rows int, bin, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	input, sum, err := generate(dir, rows)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(input)
+	if err != nil {
+		return err
+	}
+	mb := float64(st.Size()) / 1e6
+	fmt.Printf("input: %s, %d rows, %.0f MB, earnings %s\n\n", input, sum.Rows, mb, sum.Earnings)
+
+	duck, err := duckdb(input, filepath.Join(dir, "duckdb.parquet"))
+	if err != nil {
+		return fmt.Errorf("duckdb: %w", err)
+	}
+	inproc, err := inProcess(input, filepath.Join(dir, "inprocess.parquet"))
+	if err != nil {
+		return fmt.Errorf("in-process: %w", err)
+	}
+	ours, err := bedrot(bin, input, filepath.Join(dir, "lake"))
+	if err != nil {
+		return fmt.Errorf("bedrot: %w", err)
+	}
+	fmt.Printf("%-44s %10s %12s %9s %12s %12s\n", "path", "wall", "rows/s", "MB/s", "peak RSS", "plugin RSS")
+	for _, m := range []measure{duck, inproc, ours} {
+		plugin := "-"
+		if m.plugin > 0 {
+			plugin = fmt.Sprintf("%d MiB", m.plugin>>20)
+		}
+		rss := "-"
+		if m.rss > 0 {
+			rss = fmt.Sprintf("%d MiB", m.rss>>20)
+		}
+		fmt.Printf("%-44s %10s %12.0f %9.1f %12s %12s\n", m.name, m.wall.Round(time.Millisecond),
+			float64(sum.Rows)/m.wall.Seconds(), mb/m.wall.Seconds(), rss, plugin)
+	}
+	fmt.Printf("\nbedrot throughput vs DuckDB CSV->Parquet:        %.0f%% (bar: >= 75%%)\n", 100*duck.wall.Seconds()/ours.wall.Seconds())
+	fmt.Printf("bedrot wall time vs in-process parquet-go write:  %.2fx (bar: <= 1.35x)\n", ours.wall.Seconds()/inproc.wall.Seconds())
+	fmt.Printf("host peak RSS %d MiB (bar: <= 256), plugin peak RSS %d MiB (bar: <= 64)\n", ours.rss>>20, ours.plugin>>20)
+	return nil
+}
+
+func generate(dir string, rows int) (string, exportgen.Summary, error) {
+	path := filepath.Join(dir, fmt.Sprintf("DistroKid_bench_%d.tsv", rows))
+	sumPath := path + ".summary.json"
+	var sum exportgen.Summary
+	if b, err := os.ReadFile(sumPath); err == nil && json.Unmarshal(b, &sum) == nil {
+		if st, err := os.Stat(path); err == nil && st.Size() == sum.Bytes {
+			return path, sum, nil
+		}
+	}
+	fmt.Printf("generating %d rows ...\n", rows)
+	f, err := os.Create(path)
+	if err != nil {
+		return "", sum, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	sum, err = exportgen.Write(w, exportgen.Options{Rows: rows, Seed: 42})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", sum, err
+	}
+	b, _ := json.Marshal(sum)
+	return path, sum, os.WriteFile(sumPath, b, 0o644)
+}
+
+func duckdb(input, out string) (measure, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return measure{}, err
+	}
+	defer db.Close()
+	_ = os.Remove(out)
+	start := time.Now()
+	_, err = db.Exec(fmt.Sprintf(`COPY (SELECT * FROM read_csv('%s', delim='\t', header=true)) TO '%s' (FORMAT parquet, COMPRESSION zstd)`, input, out))
+	return measure{name: "DuckDB COPY read_csv -> parquet (zstd)", wall: time.Since(start)}, err
+}
+
+// inProcess parses and writes in this process: the same parser and Parquet
+// writer bedrot uses, without plugin boundary, landing copy or commit.
+func inProcess(input, out string) (measure, error) {
+	in, err := os.Open(input)
+	if err != nil {
+		return measure{}, err
+	}
+	defer in.Close()
+	f, err := os.Create(out)
+	if err != nil {
+		return measure{}, err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	start := time.Now()
+	w, err := parquetfile.NewWriter(bw, distrokid.EarningsSchema, parquetfile.Options{})
+	if err != nil {
+		return measure{}, err
+	}
+	_, err = distrokid.Parse(context.Background(), bufio.NewReaderSize(in, 1<<20), distrokid.ParseOptions{FileName: filepath.Base(input)},
+		func(b *sdk.RecordBatch) error { return w.Write(b) })
+	if err != nil {
+		return measure{}, err
+	}
+	if err := w.Close(); err != nil {
+		return measure{}, err
+	}
+	if err := bw.Flush(); err != nil {
+		return measure{}, err
+	}
+	return measure{name: "in-process parse + parquet-go write", wall: time.Since(start)}, nil
+}
+
+func bedrot(bin, input, lake string) (measure, error) {
+	_ = os.RemoveAll(lake)
+	exe := filepath.Join(bin, "bedrot")
+	env := append(os.Environ(), "BEDROT_LAKE="+lake)
+	for _, args := range [][]string{{"init"}, {"plugin", "install", filepath.Join(bin, "bedrot-source-distrokid")}} {
+		cmd := exec.Command(exe, args...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return measure{}, fmt.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+	cmd := exec.Command(exe, "ingest", "distrokid", input, "-o", "json")
+	cmd.Env = env
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	wall := time.Since(start)
+	if err != nil {
+		return measure{}, fmt.Errorf("ingest: %v\n%s", err, out)
+	}
+	var res struct {
+		Status string `json:"status"`
+		Rows   int64  `json:"rows"`
+		Plugin int64  `json:"plugin_peak_rss_bytes"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return measure{}, err
+	}
+	if res.Status != "succeeded" {
+		return measure{}, fmt.Errorf("run %s:\n%s", res.Status, out)
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024
+	}
+	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, rss: rss, plugin: res.Plugin}, nil
+}
