@@ -19,7 +19,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
+	"strconv"
+	"strings"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -182,9 +183,31 @@ func bedrot(bin, input, lake string) (measure, error) {
 	cmd := exec.Command(exe, "ingest", "distrokid", input, "-o", "json")
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
 	start := time.Now()
-	out, err := cmd.Output()
+	if err := cmd.Start(); err != nil {
+		return measure{}, err
+	}
+	// The kernel's exit accounting would also count the pages bedrot shared
+	// with this process (and its DuckDB) when forked, so read the live
+	// process's own high-water mark instead.
+	var rss int64
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-time.After(20 * time.Millisecond):
+			if hwm := highWaterRSS(cmd.Process.Pid); hwm > 0 {
+				rss = hwm
+			}
+		}
+	}
 	wall := time.Since(start)
+	out := []byte(stdout.String())
 	if err != nil {
 		return measure{}, fmt.Errorf("ingest: %v\n%s", err, out)
 	}
@@ -199,9 +222,22 @@ func bedrot(bin, input, lake string) (measure, error) {
 	if res.Status != "succeeded" {
 		return measure{}, fmt.Errorf("run %s:\n%s", res.Status, out)
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024
-	}
 	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, rss: rss, plugin: res.Plugin}, nil
+}
+
+// highWaterRSS reads a live process's peak resident set size (VmHWM) in bytes.
+func highWaterRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
 }

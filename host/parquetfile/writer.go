@@ -1,6 +1,7 @@
 package parquetfile
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -299,20 +300,21 @@ func outOfRange(vs []int64, maxAbs int64) int {
 }
 
 // invalidUTF8 returns the first row whose string is not valid UTF-8 or whose
-// offsets go backwards, or -1. The common case is one pass over the whole
-// buffer: if it is valid and no value starts on a UTF-8 continuation byte,
-// every value is valid.
+// offsets go backwards, or -1. The common cases take one pass over the
+// buffer: pure ASCII needs only the offsets checked; otherwise, if the whole
+// buffer is valid UTF-8 and no value starts on a continuation byte, every
+// value is valid.
 func invalidUTF8(data []byte, offsets []uint32) int {
-	data = data[offsets[0]:offsets[len(offsets)-1]]
-	base := offsets[0]
-	whole := utf8.Valid(data)
-	if whole {
+	base, end := offsets[0], offsets[len(offsets)-1]
+	data = data[base:end]
+	ascii := isASCII(data)
+	if ascii || utf8.Valid(data) {
 		prev := base
 		for i, o := range offsets[1:] {
-			if o < prev {
+			if o < prev || o > end {
 				return i
 			}
-			if p := prev - base; int(p) < len(data) && data[p]&0xC0 == 0x80 && o > prev {
+			if !ascii && o > prev && data[prev-base]&0xC0 == 0x80 {
 				return i
 			}
 			prev = o
@@ -321,11 +323,26 @@ func invalidUTF8(data []byte, offsets []uint32) int {
 	}
 	for i := 0; i+1 < len(offsets); i++ {
 		lo, hi := offsets[i], offsets[i+1]
-		if hi < lo || !utf8.Valid(data[lo-base:hi-base]) {
+		if hi < lo || hi > end || !utf8.Valid(data[lo-base:hi-base]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// isASCII reports whether b holds only 7-bit bytes, 32 bytes at a time.
+func isASCII(b []byte) bool {
+	const hi = 0x8080808080808080
+	var acc uint64
+	for len(b) >= 32 {
+		acc |= binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
+		b = b[32:]
+	}
+	for _, c := range b {
+		acc |= uint64(c)
+	}
+	return acc&hi == 0
 }
 
 // writeRows writes rows [lo, hi) of b, at most writeChunkRows, to every column.

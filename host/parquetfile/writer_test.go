@@ -419,8 +419,25 @@ func TestWriterRejectsInvalidBatches(t *testing.T) {
 			b.Columns[0].Bytes = []byte("a\xc3\xb1ejob")
 			b.Columns[0].Offsets = []uint32{0, 2, 7}
 		}, `column "title" row 1`},
-		"offsets go backwards": {func(b *sdk.RecordBatch) { b.Columns[0].Offsets = []uint32{0, 6, 3} }, `column "title" row 1`},
-		"offsets past data":    {func(b *sdk.RecordBatch) { b.Columns[0].Offsets[2] = 99 }, "offsets point past the string data"},
+		"offsets go backwards": {func(b *sdk.RecordBatch) {
+			b.Columns[0].Offsets = []uint32{0, 2, 1, 3}
+			b.NumRows = 3
+			b.Columns[1].Int64s = []int64{1, 2, 3}
+			b.Columns[2].Int64s = []int64{1, 2, 3}
+			b.Columns[2].Null = nil
+		}, `column "title" row 1`},
+		"offsets past data": {func(b *sdk.RecordBatch) { b.Columns[0].Offsets[2] = 99 }, "offsets point past the string data"},
+		"offset jumps past end": {func(b *sdk.RecordBatch) {
+			b.Columns[0].Offsets = []uint32{0, 100, 7}
+		}, `column "title" row 0`},
+		"offset past end, ascii": {func(b *sdk.RecordBatch) {
+			b.Columns[0].Bytes = []byte("abcdefg")
+			b.Columns[0].Offsets = []uint32{0, 100, 7}
+		}, `column "title" row 0`},
+		"invalid, offsets past end": {func(b *sdk.RecordBatch) {
+			b.Columns[0].Bytes = []byte("abc\xffefg")
+			b.Columns[0].Offsets = []uint32{0, 100, 7}
+		}, `column "title" row 0`},
 	} {
 		var buf bytes.Buffer
 		w, err := NewWriter(&buf, s, Options{})

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -74,6 +75,7 @@ type Instance struct {
 	Plugin metastore.Plugin
 	client *plugin.Client
 	cmd    *exec.Cmd
+	hwm    atomic.Int64 // peak RSS read from the live process before Kill
 	stderr *tailBuffer
 	// Source is set when the plugin was launched as a source.
 	Source *sdk.SourceClient
@@ -82,7 +84,14 @@ type Instance struct {
 }
 
 // Kill stops the plugin process; it is safe to call more than once.
-func (i *Instance) Kill() { i.client.Kill() }
+func (i *Instance) Kill() {
+	if i.cmd.Process != nil && !i.client.Exited() {
+		if hwm := highWaterRSS(i.cmd.Process.Pid); hwm > 0 {
+			i.hwm.Store(hwm)
+		}
+	}
+	i.client.Kill()
+}
 
 // Exited reports whether the plugin process has exited.
 func (i *Instance) Exited() bool { return i.client.Exited() }
@@ -97,7 +106,14 @@ func (i *Instance) Pid() int {
 
 // PeakRSS is the plugin process's peak resident memory in bytes, known once
 // it has exited (0 before).
+//
+// The figure read from the live process just before Kill is preferred: the
+// kernel's exit accounting also counts the pages the plugin shared with
+// the host when it was forked.
 func (i *Instance) PeakRSS() int64 {
+	if hwm := i.hwm.Load(); hwm > 0 {
+		return hwm
+	}
 	if !i.client.Exited() || i.cmd.ProcessState == nil {
 		return 0
 	}

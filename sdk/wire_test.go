@@ -1,0 +1,230 @@
+package sdk
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	sourcev1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/source/v1"
+)
+
+// wireSchema has one field of every type, all nullable.
+var wireSchema = Schema{Fields: []Field{
+	{Name: "s", Type: TypeString, Nullable: true},
+	{Name: "i", Type: TypeInt64, Nullable: true},
+	{Name: "f", Type: TypeFloat64, Nullable: true},
+	{Name: "b", Type: TypeBool, Nullable: true},
+	{Name: "d", Type: TypeDate, Nullable: true},
+	{Name: "ts", Type: TypeTimestamp, Nullable: true},
+	{Name: "dec", Type: TypeDecimal, Nullable: true, Precision: 18, Scale: 12},
+}}
+
+// wireRow is one row of wireSchema; null marks the row's values as null in
+// every column.
+type wireRow struct {
+	s    string
+	i    int64
+	f    float64
+	b    bool
+	d    int32
+	ts   int64
+	dec  int64
+	null bool
+}
+
+var negZero = math.Copysign(0, -1)
+
+// nanWithPayload is a NaN whose mantissa bits are not the default ones, to
+// check that floats travel bit for bit.
+var nanWithPayload = math.Float64frombits(0x7ff8_0000_dead_beef)
+
+var wireRows = []wireRow{
+	{s: "", i: 0, f: 0, b: false, d: 0, ts: 0, dec: 0},
+	{s: "héllo, wörld — 日本語 🎵", i: math.MaxInt64, f: math.MaxFloat64, b: true, d: math.MaxInt32, ts: math.MaxInt64, dec: 999_999_999_999_999_999},
+	{s: "", i: math.MinInt64, f: negZero, b: false, d: math.MinInt32, ts: math.MinInt64, dec: -999_999_999_999_999_999},
+	{s: "a\tb\nc\x00d", i: -1, f: math.NaN(), b: true, d: -719162, ts: -62135596800000000, dec: -1},
+	{s: "x", i: 42, f: nanWithPayload, b: true, d: 20_000, ts: 1_764_000_000_000_000, dec: 1_234_567_890_123},
+	{s: "", i: 7, f: math.Inf(1), b: false, d: -1, ts: -1, dec: 5},
+	{s: "last", i: 8, f: math.Inf(-1), b: true, d: 1, ts: 1, dec: 6},
+	{s: "π", i: 9, f: math.SmallestNonzeroFloat64, b: false, d: 2, ts: 2, dec: 7},
+}
+
+func buildWireBatch(t *testing.T, rows []wireRow) *RecordBatch {
+	t.Helper()
+	bb := NewBatchBuilder("stream", wireSchema)
+	bb.Reset("stream", "p1")
+	for _, r := range rows {
+		if r.null {
+			for col := range wireSchema.Fields {
+				bb.AppendNull(col)
+			}
+			bb.EndRow()
+			continue
+		}
+		bb.AppendString(0, []byte(r.s))
+		bb.AppendInt64(1, r.i)
+		bb.AppendFloat64(2, r.f)
+		bb.AppendBool(3, r.b)
+		bb.AppendInt32(4, r.d)
+		bb.AppendInt64(5, r.ts)
+		bb.AppendInt64(6, r.dec)
+		bb.EndRow()
+	}
+	b := bb.Batch()
+	require.NoError(t, b.Validate(wireSchema))
+	return b
+}
+
+// roundTrip sends b through the wire encoding and protobuf serialisation.
+func roundTrip(t *testing.T, b *RecordBatch) *RecordBatch {
+	t.Helper()
+	data, err := proto.Marshal(batchToProto(b))
+	require.NoError(t, err)
+	var msg sourcev1.RecordBatch
+	require.NoError(t, proto.Unmarshal(data, &msg))
+	got, err := batchFromProto(&msg)
+	require.NoError(t, err)
+	return got
+}
+
+// batchDiff compares batches with floats compared bit for bit (so NaN
+// payloads and -0 count) and nil equal to empty.
+func batchDiff(want, got *RecordBatch) string {
+	floatBits := cmp.Transformer("floatBits", func(fs []float64) []uint64 {
+		out := make([]uint64, len(fs))
+		for i, f := range fs {
+			out[i] = math.Float64bits(f)
+		}
+		return out
+	})
+	return cmp.Diff(want, got, floatBits, cmpopts.EquateEmpty())
+}
+
+func TestWireRoundTrip(t *testing.T) {
+	t.Parallel()
+	withNulls := append([]wireRow{{null: true}}, wireRows...)
+	withNulls = append(withNulls[:4], append([]wireRow{{null: true}}, withNulls[4:]...)...)
+	withNulls = append(withNulls, wireRow{null: true})
+	allNull := []wireRow{{null: true}, {null: true}, {null: true}}
+	cases := map[string][]wireRow{
+		"no nulls":      wireRows,
+		"nulls":         withNulls,
+		"all null":      allNull,
+		"zero rows":     nil,
+		"one row":       wireRows[:1],
+		"empty strings": {{s: ""}, {s: ""}, {s: ""}},
+	}
+	for name, rows := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			want := buildWireBatch(t, rows)
+			got := roundTrip(t, want)
+			require.Empty(t, batchDiff(want, got))
+			require.NoError(t, got.Validate(wireSchema))
+			require.Equal(t, len(rows), got.NumRows)
+			for i, r := range rows {
+				require.Equal(t, r.null, got.Columns[0].IsNull(i), "row %d", i)
+				if !r.null {
+					require.Equal(t, r.s, got.Columns[0].String(i), "row %d", i)
+					require.Equal(t, math.Float64bits(r.f), math.Float64bits(got.Columns[2].Float64s[i]), "row %d", i)
+				}
+			}
+		})
+	}
+}
+
+func TestWireRoundTripHandBuiltColumns(t *testing.T) {
+	t.Parallel()
+	// Columns filled directly, without the builder: only the slot each
+	// type uses is set, and a column without nulls has a nil Null.
+	want := &RecordBatch{
+		Stream:    "hand",
+		PayloadID: "p7",
+		NumRows:   3,
+		Columns: []Column{
+			{Bytes: []byte("ab" + "" + "ü"), Offsets: []uint32{0, 2, 2, 4}},
+			{Int64s: []int64{math.MinInt64, 0, math.MaxInt64}, Null: []bool{false, true, false}},
+			{Float64s: []float64{negZero, math.NaN(), 1.5}},
+			{Bools: []bool{true, false, true}},
+			{Int32s: []int32{-1, math.MinInt32, math.MaxInt32}},
+		},
+	}
+	got := roundTrip(t, want)
+	require.Empty(t, batchDiff(want, got))
+	require.Nil(t, got.Columns[0].Null)
+	require.Equal(t, "", got.Columns[0].String(1))
+	require.Equal(t, "ü", got.Columns[0].String(2))
+	require.True(t, math.Signbit(got.Columns[2].Float64s[0]), "-0 must keep its sign")
+}
+
+func TestWireZeroColumns(t *testing.T) {
+	t.Parallel()
+	want := &RecordBatch{Stream: "empty", NumRows: 0, Columns: []Column{}}
+	got := roundTrip(t, want)
+	require.Empty(t, batchDiff(want, got))
+}
+
+func TestWireMalformedColumns(t *testing.T) {
+	t.Parallel()
+	cases := map[string]*sourcev1.Column{
+		"int64 bytes":   {Int64S: make([]byte, 12)},
+		"int32 bytes":   {Int32S: make([]byte, 6)},
+		"float64 bytes": {Float64S: make([]byte, 7)},
+		"offsets bytes": {Offsets: make([]byte, 5)},
+	}
+	for name, col := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			msg := &sourcev1.RecordBatch{Stream: "s", NumRows: 1, Columns: []*sourcev1.Column{{}, col}}
+			_, err := batchFromProto(msg)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "column 1")
+			require.Contains(t, err.Error(), "not a multiple of")
+		})
+	}
+}
+
+func TestBytesToInt64sUnaligned(t *testing.T) {
+	t.Parallel()
+	// A buffer that does not start on an 8-byte boundary is decoded by
+	// copying, with the same values.
+	want := []int64{math.MinInt64, -1, 0, 1, math.MaxInt64}
+	buf := make([]byte, 1+8*len(want))
+	copy(buf[1:], int64sToBytes(want))
+	got, err := bytesToInt64s(buf[1:])
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	want32 := []int32{math.MinInt32, -1, 0, 1, math.MaxInt32}
+	buf = make([]byte, 1+4*len(want32))
+	copy(buf[1:], int32sToBytes(want32))
+	got32, err := bytesToInt32s(buf[1:])
+	require.NoError(t, err)
+	require.Equal(t, want32, got32)
+}
+
+func TestStreamAndSpecWire(t *testing.T) {
+	t.Parallel()
+	st := Stream{
+		Name: "earnings", Doc: "rows", PrimaryKey: []string{"id", "date"}, CursorField: "date",
+		Schema: Schema{Fields: []Field{
+			{Name: "id", Type: TypeString, Doc: "the id"},
+			{Name: "amount", Type: TypeDecimal, Nullable: true, Precision: 18, Scale: 12},
+			{Name: "date", Type: TypeDate},
+		}},
+	}
+	require.Empty(t, cmp.Diff(st, streamFromProto(streamToProto(st))))
+
+	spec := Spec{Name: "x", Version: "1.2.3", Description: "d", Author: "a", Params: []Param{
+		{Name: "token", Description: "api token", Required: true, Secret: true},
+		{Name: "inbox", Description: "folder", Default: "/tmp"},
+	}}
+	require.Empty(t, cmp.Diff(spec, specFromProto(specToProto(spec))))
+
+	problems := []Problem{{File: "a.tsv", Line: 3, Field: "amount", Message: "not a number"}, {File: "b.tsv", Message: "empty"}}
+	require.Empty(t, cmp.Diff(problems, problemsFromProto(problemsToProto(problems))))
+}
