@@ -339,3 +339,45 @@ func minioSecret(env []string) string {
 	}
 	return "\x00"
 }
+
+func TestRunIngestsConfiguredInbox(t *testing.T) {
+	t.Parallel()
+	inbox := t.TempDir()
+	cfgFile := filepath.Join(t.TempDir(), "bedrot.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte("sources:\n  distrokid:\n    config:\n      inbox: "+inbox+"\n"), 0o644))
+	c := newCLI(t, "BEDROT_CONFIG="+cfgFile)
+	c.setupLake()
+	_, s1 := export(t, inbox, "DistroKid_a.tsv", exportgen.Options{Rows: 700, Seed: 21})
+	r := c.run("run", "distrokid")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Empty(t, r.stderr, "nothing on stderr when all goes well and stderr is not a terminal")
+	require.Contains(t, r.stdout, "ingested     DistroKid_a.tsv: 700 rows")
+
+	// A new export arrives; the old one is skipped by the source's state.
+	_, s2 := export(t, inbox, "DistroKid_b.tsv", exportgen.Options{Rows: 300, Seed: 22})
+	doc := c.json("run", "distrokid")
+	require.EqualValues(t, 300, doc["rows"])
+	rows, sum := duck(t, c.lake)
+	require.Equal(t, s1.Rows+s2.Rows, rows)
+	require.Equal(t, addE12(t, s1.Earnings, s2.Earnings), sum)
+
+	unconfigured := newCLI(t)
+	unconfigured.setupLake()
+	r = unconfigured.run("run", "distrokid")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "sources.distrokid.config")
+}
+
+func TestTimeoutStopsTheRun(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.setupLake()
+	p, _ := export(t, t.TempDir(), "DistroKid_big.tsv", exportgen.Options{Rows: 400000, Seed: 5})
+	r := c.run("ingest", "distrokid", p, "--timeout", "300ms")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stderr, "--timeout 300ms")
+	rows, _ := duck(t, c.lake)
+	require.Zero(t, rows)
+	runs := c.json("runs")
+	require.Equal(t, "failed", runs["items"].([]any)[0].(map[string]any)["status"])
+}

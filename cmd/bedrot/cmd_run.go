@@ -47,8 +47,8 @@ line named, and nothing of it reaches raw (exit code 3).`,
 			cfg := copyConfig(g.cfg.Source(source).Config)
 			delete(cfg, "inbox")
 			cfg[pipeline.FilesParam] = strings.Join(paths, string(os.PathListSeparator))
-			return g.runPipeline(cmd.Context(), source, func(l *lake.Lake) (pipeline.Result, error) {
-				return l.Pipeline.Ingest(cmd.Context(), pipeline.Request{Source: source, Config: cfg})
+			return g.runPipeline(cmd.Context(), source, func(ctx context.Context, l *lake.Lake) (pipeline.Result, error) {
+				return l.Pipeline.Ingest(ctx, pipeline.Request{Source: source, Config: cfg})
 			})
 		},
 	}
@@ -75,8 +75,8 @@ Files already ingested are skipped (the source keeps their SHA-256 in its state)
 				return usageError("source %q has no configuration: set sources.%s.config in bedrot.yaml or BEDROT_SOURCES__%s__CONFIG__<KEY>; for a one-off, use `bedrot ingest %s FILE...`",
 					source, source, strings.ToUpper(source), source)
 			}
-			return g.runPipeline(cmd.Context(), source, func(l *lake.Lake) (pipeline.Result, error) {
-				return l.Pipeline.Ingest(cmd.Context(), pipeline.Request{Source: sc.Plugin, Config: copyConfig(sc.Config)})
+			return g.runPipeline(cmd.Context(), source, func(ctx context.Context, l *lake.Lake) (pipeline.Result, error) {
+				return l.Pipeline.Ingest(ctx, pipeline.Request{Source: sc.Plugin, Config: copyConfig(sc.Config)})
 			})
 		},
 	}
@@ -93,8 +93,8 @@ source. Use it after a plugin upgrade or to repair raw. Row counts stay the same
 		RunE: func(cmd *cobra.Command, args []string) error {
 			source := args[0]
 			sc := g.cfg.Source(source)
-			return g.runPipeline(cmd.Context(), source, func(l *lake.Lake) (pipeline.Result, error) {
-				return l.Pipeline.Replay(cmd.Context(), sc.Plugin, copyConfig(sc.Config))
+			return g.runPipeline(cmd.Context(), source, func(ctx context.Context, l *lake.Lake) (pipeline.Result, error) {
+				return l.Pipeline.Replay(ctx, sc.Plugin, copyConfig(sc.Config))
 			})
 		},
 	}
@@ -109,7 +109,12 @@ func copyConfig(c map[string]string) sdk.Config {
 }
 
 // runPipeline opens the lake, shows progress on a terminal, and reports.
-func (g *globals) runPipeline(ctx context.Context, source string, fn func(*lake.Lake) (pipeline.Result, error)) error {
+func (g *globals) runPipeline(ctx context.Context, source string, fn func(context.Context, *lake.Lake) (pipeline.Result, error)) error {
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, fmt.Errorf("the run took longer than --timeout %s", g.timeout))
+		defer cancel()
+	}
 	l, err := g.open(ctx, false)
 	if err != nil {
 		return err
@@ -126,7 +131,7 @@ func (g *globals) runPipeline(ctx context.Context, source string, fn func(*lake.
 			_ = bar.Set64(p.Done)
 		}
 	}
-	res, runErr := fn(l)
+	res, runErr := fn(ctx, l)
 	if bar != nil {
 		_ = bar.Finish()
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -77,6 +78,7 @@ func exitUsageOrFailure(err error) int {
 type globals struct {
 	lake, configFile, output, logLevel, databaseURL string
 	cpuProfile                                      string
+	timeout                                         time.Duration
 	cfg                                             config.Config
 	stdout, stderr                                  io.Writer
 }
@@ -142,6 +144,7 @@ _file reads its value from that file (for secrets).
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&g.logLevel, "log-level", "", "host log level: debug, info, warn, error (env BEDROT_LOG_LEVEL)")
 	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL URL for the metastore (env BEDROT_DATABASE_URL; default SQLite in the lake)")
+	pf.DurationVar(&g.timeout, "timeout", 0, "stop a run (and its plugin) that takes longer than this, e.g. 30m (default: no limit)")
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
