@@ -124,7 +124,9 @@ func (b *BatchBuilder) Batch() *RecordBatch { return &b.batch }
 func (b *BatchBuilder) markNull(col int, isNull bool) {
 	c := &b.batch.Columns[col]
 	if isNull && c.Null == nil {
-		c.Null = make([]bool, b.batch.NumRows, cap(c.Offsets))
+		// cap(c.Offsets) is a size hint for string columns only; other
+		// columns keep Offsets at one element, so never go below the rows.
+		c.Null = make([]bool, b.batch.NumRows, max(b.batch.NumRows+1, cap(c.Offsets)))
 	}
 	if c.Null != nil {
 		c.Null = append(c.Null, isNull)

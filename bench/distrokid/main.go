@@ -19,13 +19,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/bedrot-label/bedrot/host/parquetfile"
+	"github.com/bedrot-label/bedrot/host/pluginhost"
 	"github.com/bedrot-label/bedrot/plugins/distrokid"
 	"github.com/bedrot-label/bedrot/plugins/distrokid/exportgen"
 	"github.com/bedrot-label/bedrot/sdk"
@@ -201,7 +201,7 @@ func bedrot(bin, input, lake string) (measure, error) {
 		case err = <-done:
 			waiting = false
 		case <-time.After(20 * time.Millisecond):
-			if hwm := highWaterRSS(cmd.Process.Pid); hwm > 0 {
+			if hwm := pluginhost.HighWaterRSS(cmd.Process.Pid); hwm > 0 {
 				rss = hwm
 			}
 		}
@@ -223,21 +223,4 @@ func bedrot(bin, input, lake string) (measure, error) {
 		return measure{}, fmt.Errorf("run %s:\n%s", res.Status, out)
 	}
 	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, rss: rss, plugin: res.Plugin}, nil
-}
-
-// highWaterRSS reads a live process's peak resident set size (VmHWM) in bytes.
-func highWaterRSS(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	return 0
 }

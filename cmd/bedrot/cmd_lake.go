@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/zone"
@@ -47,13 +48,7 @@ func newInitCmd(g *globals) *cobra.Command {
 and the metastore (SQLite in <lake>/.bedrot/ unless database.url is set).
 Running it again is harmless.`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := g.open(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
+		RunE: g.withLake(true, func(ctx context.Context, l *lake.Lake, args []string) error {
 			if err := zone.Init(ctx, l.Store); err != nil {
 				return err
 			}
@@ -65,7 +60,7 @@ Running it again is harmless.`,
 				fmt.Fprintf(g.stdout, "  %s/\n", f)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -144,13 +139,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Use:   "status",
 		Short: "Show the lake: where it lives, plugins, datasets, recent runs",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := g.open(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
+		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, args []string) error {
 			plugins, err := l.Meta.ListPlugins(ctx)
 			if err != nil {
 				return err
@@ -185,7 +174,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(g.stdout, "\nRecent runs:")
 			printRuns(g, runs)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -226,13 +215,8 @@ func newSweepCmd(g *globals) *cobra.Command {
 process died (kill -9, power loss), once it can prove that process is gone.
 Every run sweeps before it starts; this command does it on demand.`,
 		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := g.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			n, err := l.Pipeline.Sweep(cmd.Context())
+		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, args []string) error {
+			n, err := l.Pipeline.Sweep(ctx)
 			if err != nil {
 				return err
 			}
@@ -241,7 +225,7 @@ Every run sweeps before it starts; this command does it on demand.`,
 			}
 			fmt.Fprintf(g.stdout, "Deleted %d debris file(s)\n", n)
 			return nil
-		},
+		}),
 	}
 }
 

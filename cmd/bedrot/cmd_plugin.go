@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/sdk"
 )
@@ -41,13 +43,7 @@ func newPluginInstallCmd(g *globals) *cobra.Command {
 		Example: `  bedrot plugin install ./bin/bedrot-source-distrokid
   bedrot plugin install ./bin`,
 		Args: minArgs(1, "a plugin binary or a folder of them"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := g.open(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
+		RunE: g.withLake(true, func(ctx context.Context, l *lake.Lake, args []string) error {
 			var installed []metastore.Plugin
 			for _, path := range args {
 				res, err := l.Plugins.Install(ctx, path)
@@ -70,7 +66,7 @@ func newPluginInstallCmd(g *globals) *cobra.Command {
 				return g.printJSON("PluginList", map[string]any{"items": pluginItems(installed)})
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -79,13 +75,8 @@ func newPluginListCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List installed plugins",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := g.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			ps, err := l.Meta.ListPlugins(cmd.Context())
+		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, args []string) error {
+			ps, err := l.Meta.ListPlugins(ctx)
 			if err != nil {
 				return err
 			}
@@ -102,7 +93,7 @@ func newPluginListCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(g.stderr, "no plugins installed; try `bedrot plugin install ./bin`")
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -119,14 +110,9 @@ func newPluginRemoveCmd(g *globals) *cobra.Command {
 		Short:   "Uninstall a plugin (kind defaults to source)",
 		Example: "  bedrot plugin remove distrokid\n  bedrot plugin remove source/distrokid",
 		Args:    exactArgs(1, "one plugin name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := g.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
+		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, args []string) error {
 			kind, name := splitPluginRef(args[0])
-			p, err := l.Plugins.Remove(cmd.Context(), kind, name)
+			p, err := l.Plugins.Remove(ctx, kind, name)
 			if err != nil {
 				return err
 			}
@@ -135,7 +121,7 @@ func newPluginRemoveCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.stdout, "Removed %s/%s %s\n", p.Kind, p.Name, p.Version)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -145,13 +131,8 @@ func newPluginVerifyCmd(g *globals) *cobra.Command {
 		Short: "Re-hash every installed plugin binary against its recorded SHA-256",
 		Long:  "verify exits 1 if any binary is missing or differs from what was installed.",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := g.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			res, err := l.Plugins.Verify(cmd.Context())
+		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, args []string) error {
+			res, err := l.Plugins.Verify(ctx)
 			if err != nil {
 				return err
 			}
@@ -181,6 +162,6 @@ func newPluginVerifyCmd(g *globals) *cobra.Command {
 				return &exitError{code: exitFailure, err: fmt.Errorf("%d plugin(s) failed verification; reinstall them with `bedrot plugin install`", bad)}
 			}
 			return nil
-		},
+		}),
 	}
 }

@@ -253,13 +253,7 @@ func newRunsCmd(g *globals) *cobra.Command {
   bedrot runs --source distrokid --status failed
   bedrot runs 20261126T060012Z-9f3a1c -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := g.open(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
+		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, args []string) error {
 			if len(args) == 1 {
 				r, err := l.Meta.GetRun(ctx, args[0])
 				if err != nil {
@@ -300,7 +294,7 @@ func newRunsCmd(g *globals) *cobra.Command {
 			}
 			printRuns(g, rs)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&f.Source, "source", "", "only runs of this source")
 	cmd.Flags().StringVar(&f.Status, "status", "", "only runs with this status (running, succeeded, partial, failed, abandoned)")

@@ -224,3 +224,15 @@ func minArgs(n int, names string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// withLake adapts a command body that works on the open lake.
+func (g *globals) withLake(create bool, fn func(ctx context.Context, l *lake.Lake, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		l, err := g.open(cmd.Context(), create)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		return fn(cmd.Context(), l, args)
+	}
+}

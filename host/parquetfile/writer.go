@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"unicode/utf8"
 
 	"github.com/bedrot-label/bedrot/sdk"
@@ -30,6 +29,10 @@ const DefaultDictionaryMaxBytes = 1 << 20
 
 // DefaultCreatedBy is the created_by footer value used when Options.CreatedBy is empty.
 const DefaultCreatedBy = "bedrot"
+
+// pageBytes is parquet-go's page buffer size: a column writer cuts a page
+// once it holds about this many bytes.
+const pageBytes = parquet.DefaultPageBufferSize
 
 // writeChunkRows is how many rows are handed to parquet-go per column call. It
 // bounds the scratch buffer (24 bytes a value) and the size of one data page.
@@ -156,6 +159,7 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	config.MaxRowsPerRowGroup = rowGroupRows
 	config.DictionaryMaxBytes = dictMax
 	config.CreatedBy = createdBy
+	config.PageBufferSize = pageBytes
 	config.DataPageStatistics = true
 	if len(opts.KeyValue) > 0 {
 		config.KeyValueMetadata = make(map[string]string, len(opts.KeyValue))
@@ -403,7 +407,7 @@ func (w *Writer) writeRows(b *sdk.RecordBatch, lo, hi int) error {
 				}
 			}
 		}
-		if _, err := c.cw.WriteRowValues(vals); err != nil {
+		if err := c.write(vals, col, lo); err != nil {
 			return fmt.Errorf("column %q: %w", c.field.Name, err)
 		}
 	}
@@ -411,14 +415,35 @@ func (w *Writer) writeRows(b *sdk.RecordBatch, lo, hi int) error {
 	return nil
 }
 
+// write hands vals (rows lo… of col) to the column writer. parquet-go can
+// only cut a page between calls, so long strings go in slices of about a
+// page each, keeping pages (and memory) near pageBytes.
+func (c *column) write(vals []parquet.Value, col *sdk.Column, lo int) error {
+	if c.field.Type == sdk.TypeString {
+		offs := col.Offsets[lo : lo+len(vals)+1]
+		if offs[len(vals)]-offs[0] > pageBytes {
+			start := 0
+			for j := 1; j <= len(vals); j++ {
+				if offs[j]-offs[start] > pageBytes && j-1 > start {
+					if _, err := c.cw.WriteRowValues(vals[start : j-1]); err != nil {
+						return err
+					}
+					start = j - 1
+				}
+			}
+			_, err := c.cw.WriteRowValues(vals[start:])
+			return err
+		}
+	}
+	_, err := c.cw.WriteRowValues(vals)
+	return err
+}
+
 // pow10 returns 10^n for 0 ≤ n ≤ 18.
 func pow10(n int) int64 {
 	p := int64(1)
 	for range n {
 		p *= 10
-	}
-	if p <= 0 {
-		return math.MaxInt64
 	}
 	return p
 }

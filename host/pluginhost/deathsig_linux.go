@@ -22,8 +22,8 @@ func peakRSS(ps *os.ProcessState) int64 {
 	return 0
 }
 
-// highWaterRSS reads a live process's peak resident set size (VmHWM) in bytes.
-func highWaterRSS(pid int) int64 {
+// HighWaterRSS reads a live process's peak resident set size (VmHWM) in bytes.
+func HighWaterRSS(pid int) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0

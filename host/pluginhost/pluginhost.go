@@ -86,7 +86,7 @@ type Instance struct {
 // Kill stops the plugin process; it is safe to call more than once.
 func (i *Instance) Kill() {
 	if i.cmd.Process != nil && !i.client.Exited() {
-		if hwm := highWaterRSS(i.cmd.Process.Pid); hwm > 0 {
+		if hwm := HighWaterRSS(i.cmd.Process.Pid); hwm > 0 {
 			i.hwm.Store(hwm)
 		}
 	}

@@ -1,0 +1,379 @@
+package sdk_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+const chunkSize = 1 << 20 // the SDK's payload chunk size
+
+var testSpec = sdk.Spec{
+	Name: "shim", Version: "0.0.1", Description: "gRPC shim test source", Author: "tests",
+	Params: []sdk.Param{{Name: "token", Description: "a secret", Required: true, Secret: true}, {Name: "mode", Description: "what Read does", Default: "normal"}},
+}
+
+var testStream = sdk.Stream{
+	Name: "plays", Doc: "plays per track", PrimaryKey: []string{"track"}, CursorField: "day",
+	Schema: sdk.Schema{Fields: []sdk.Field{
+		{Name: "track", Type: sdk.TypeString, Doc: "track title"},
+		{Name: "plays", Type: sdk.TypeInt64, Nullable: true},
+		{Name: "day", Type: sdk.TypeDate},
+		{Name: "revenue", Type: sdk.TypeDecimal, Precision: 18, Scale: 12, Nullable: true},
+	}},
+}
+
+// payloadSizes are the payloads the test source sends: empty, just under,
+// exactly at and across the chunk boundary.
+var payloadSizes = []int{0, chunkSize - 1, chunkSize, 2*chunkSize + 12345}
+
+// payloadBytes is deterministic, non-repeating-per-chunk content.
+func payloadBytes(n int) []byte {
+	b := make([]byte, n)
+	var x uint32 = 2463534242
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// shimSource is a small Source whose behaviour Config["mode"] selects.
+type shimSource struct {
+	sdk.UnimplementedSource
+}
+
+func (shimSource) Check(ctx context.Context, cfg sdk.Config) error {
+	if cfg["token"] == "" {
+		return sdk.ConfigError(errors.New(`"token" is required`))
+	}
+	return nil
+}
+
+func (shimSource) Discover(ctx context.Context, cfg sdk.Config) ([]sdk.Stream, error) {
+	if cfg["mode"] == "flaky" {
+		return nil, sdk.Transient(errors.New("upstream 503"))
+	}
+	return []sdk.Stream{testStream}, nil
+}
+
+func (shimSource) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
+	out.Log(sdk.LevelDebug, "request", "streams", strings.Join(req.Streams, ","), "state", string(req.State["plays"]), "n", 3)
+	switch req.Config["mode"] {
+	case "ratelimited":
+		return sdk.RateLimited(errors.New("quota exhausted"), time.Now().Add(45*time.Second))
+	case "config":
+		return sdk.ConfigError(errors.New("token revoked"))
+	case "block":
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for i, n := range payloadSizes {
+		p, err := out.BeginPayload(fmt.Sprintf("export-%d.tsv", i), "text/tab-separated-values")
+		if err != nil {
+			return err
+		}
+		data := payloadBytes(n)
+		// Odd-sized writes so that writes straddle chunk boundaries.
+		for off := 0; off < len(data); off += 65537 {
+			if _, err := p.Write(data[off:min(off+65537, len(data))]); err != nil {
+				return err
+			}
+		}
+		if err := p.Close(); err != nil {
+			return err
+		}
+		if _, err := p.Write([]byte("x")); err == nil {
+			return errors.New("write after close succeeded")
+		}
+		var problems []sdk.Problem
+		rows := int64(0)
+		if i == 0 {
+			problems = []sdk.Problem{{File: "export-0.tsv", Line: 1, Field: "track", Message: "empty file"}}
+		} else {
+			// Two batches from one builder: the first must arrive intact
+			// although the builder is reset and refilled after sending it.
+			bb := sdk.NewBatchBuilder("plays", testStream.Schema)
+			for batch := 0; batch < 2; batch++ {
+				bb.Reset("plays", p.ID())
+				for r := 0; r < 3; r++ {
+					bb.AppendString(0, []byte(fmt.Sprintf("track-%d-%d-%d", i, batch, r)))
+					if r == 1 {
+						bb.AppendNull(1)
+						bb.AppendInt32(2, int32(-r))
+						bb.AppendNull(3)
+					} else {
+						bb.AppendInt64(1, int64(batch*10+r))
+						bb.AppendInt32(2, int32(-r))
+						bb.AppendInt64(3, 1_500_000_000_000)
+					}
+					bb.EndRow()
+				}
+				if err := out.Batch(bb.Batch()); err != nil {
+					return err
+				}
+				rows += int64(bb.Len())
+			}
+		}
+		if err := p.End(rows, problems); err != nil {
+			return err
+		}
+		if err := out.Checkpoint("plays", []byte(fmt.Sprintf(`{"files":%d}`, i+1))); err != nil {
+			return err
+		}
+		out.Progress(int64(i+1), int64(len(payloadSizes)), "files")
+	}
+	if req.Config["mode"] == "fail-late" {
+		return fmt.Errorf("failed to list the next page: %w", sdk.Transient(errors.New("connection reset")))
+	}
+	return nil
+}
+
+// connect serves src through the real gRPC server and returns the host's
+// clients.
+func connect(t *testing.T, newSource func() sdk.Source) (*sdk.SourceClient, *sdk.InfoClient) {
+	t.Helper()
+	client, server := plugin.TestPluginGRPCConn(t, false, sdk.PluginSets(sdk.Plugin{Spec: testSpec, NewSource: newSource})[sdk.ProtocolVersion])
+	t.Cleanup(func() {
+		_ = client.Close()
+		server.Stop()
+	})
+	raw, err := client.Dispense(sdk.KindSource)
+	require.NoError(t, err)
+	src, ok := raw.(*sdk.SourceClient)
+	require.True(t, ok, "dispensed %T", raw)
+	raw, err = client.Dispense(sdk.KindPlugin)
+	require.NoError(t, err)
+	info, ok := raw.(*sdk.InfoClient)
+	require.True(t, ok, "dispensed %T", raw)
+	return src, info
+}
+
+func newShim() sdk.Source { return shimSource{} }
+
+func TestGRPCInfo(t *testing.T) {
+	t.Parallel()
+	_, ic := connect(t, newShim)
+	info, err := ic.GetInfo(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, testSpec, info.Spec)
+	require.Equal(t, []string{sdk.KindSource}, info.Kinds)
+}
+
+func TestGRPCCheckAndDiscover(t *testing.T) {
+	t.Parallel()
+	src, _ := connect(t, newShim)
+	ctx := context.Background()
+
+	require.NoError(t, src.Check(ctx, sdk.Config{"token": "t"}))
+	err := src.Check(ctx, sdk.Config{})
+	require.Equal(t, sdk.KindConfig, sdk.KindOf(err))
+	require.ErrorContains(t, err, `"token" is required`)
+
+	streams, err := src.Discover(ctx, sdk.Config{"token": "t"})
+	require.NoError(t, err)
+	require.Equal(t, []sdk.Stream{testStream}, streams)
+
+	_, err = src.Discover(ctx, sdk.Config{"mode": "flaky"})
+	require.Equal(t, sdk.KindTransient, sdk.KindOf(err))
+	require.ErrorContains(t, err, "upstream 503")
+}
+
+func TestGRPCUnimplemented(t *testing.T) {
+	t.Parallel()
+	type bare struct{ sdk.UnimplementedSource }
+	src, _ := connect(t, func() sdk.Source { return bare{} })
+	ctx := context.Background()
+	require.ErrorIs(t, src.Check(ctx, nil), sdk.ErrUnimplemented)
+	_, err := src.Discover(ctx, nil)
+	require.ErrorIs(t, err, sdk.ErrUnimplemented)
+	rs, err := src.Read(ctx, sdk.ReadRequest{})
+	require.NoError(t, err)
+	_, err = rs.Recv()
+	require.ErrorIs(t, err, sdk.ErrUnimplemented)
+}
+
+// received collects everything a Read sent.
+type received struct {
+	payloads    map[string]*bytes.Buffer
+	names       map[string]string
+	chunks      map[string][]int
+	closes      map[string]*sdk.PayloadClose
+	ends        map[string]*sdk.PayloadEnd
+	batches     []*sdk.RecordBatch
+	checkpoints []sdk.CheckpointMessage
+	logs        []sdk.LogMessage
+	progress    []sdk.ProgressMessage
+	order       []string
+}
+
+func readAll(t *testing.T, src *sdk.SourceClient, ctx context.Context, req sdk.ReadRequest) (*received, error) {
+	t.Helper()
+	rs, err := src.Read(ctx, req)
+	require.NoError(t, err)
+	got := &received{payloads: map[string]*bytes.Buffer{}, names: map[string]string{}, chunks: map[string][]int{},
+		closes: map[string]*sdk.PayloadClose{}, ends: map[string]*sdk.PayloadEnd{}}
+	for {
+		m, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return got, nil
+		}
+		if err != nil {
+			return got, err
+		}
+		switch {
+		case m.PayloadBegin != nil:
+			got.order = append(got.order, "begin")
+			require.NotContains(t, got.payloads, m.PayloadBegin.ID)
+			require.Equal(t, "text/tab-separated-values", m.PayloadBegin.MediaType)
+			got.payloads[m.PayloadBegin.ID] = &bytes.Buffer{}
+			got.names[m.PayloadBegin.ID] = m.PayloadBegin.Name
+		case m.PayloadChunk != nil:
+			got.order = append(got.order, "chunk")
+			got.payloads[m.PayloadChunk.ID].Write(m.PayloadChunk.Data)
+			got.chunks[m.PayloadChunk.ID] = append(got.chunks[m.PayloadChunk.ID], len(m.PayloadChunk.Data))
+		case m.PayloadClose != nil:
+			got.order = append(got.order, "close")
+			got.closes[m.PayloadClose.ID] = m.PayloadClose
+		case m.PayloadEnd != nil:
+			got.order = append(got.order, "end")
+			got.ends[m.PayloadEnd.ID] = m.PayloadEnd
+		case m.Batch != nil:
+			got.order = append(got.order, "batch")
+			got.batches = append(got.batches, m.Batch)
+		case m.Checkpoint != nil:
+			got.order = append(got.order, "checkpoint")
+			got.checkpoints = append(got.checkpoints, *m.Checkpoint)
+		case m.Log != nil:
+			got.order = append(got.order, "log")
+			got.logs = append(got.logs, *m.Log)
+		case m.Progress != nil:
+			got.order = append(got.order, "progress")
+			got.progress = append(got.progress, *m.Progress)
+		default:
+			t.Fatalf("message with no field set: %+v", m)
+		}
+	}
+}
+
+func TestGRPCRead(t *testing.T) {
+	t.Parallel()
+	src, _ := connect(t, newShim)
+	got, err := readAll(t, src, context.Background(), sdk.ReadRequest{
+		Config:  sdk.Config{"token": "t"},
+		Streams: []string{"plays", "other"},
+		State:   map[string][]byte{"plays": []byte(`{"files":0}`)},
+	})
+	require.NoError(t, err)
+
+	// The request arrived whole; keyvals arrive as strings.
+	require.Equal(t, sdk.LogMessage{Level: sdk.LevelDebug, Message: "request",
+		KeyVals: []string{"streams", "plays,other", "state", `{"files":0}`, "n", "3"}}, got.logs[0])
+
+	require.Len(t, got.payloads, len(payloadSizes))
+	for i, n := range payloadSizes {
+		id := fmt.Sprintf("p%d", i+1)
+		require.Equal(t, fmt.Sprintf("export-%d.tsv", i), got.names[id])
+		want := payloadBytes(n)
+		require.Equal(t, len(want), got.payloads[id].Len(), "payload %s", id)
+		require.True(t, bytes.Equal(want, got.payloads[id].Bytes()), "payload %s bytes differ", id)
+		sum := sha256.Sum256(want)
+		require.Equal(t, &sdk.PayloadClose{ID: id, Size: int64(n), SHA256: hex.EncodeToString(sum[:])}, got.closes[id])
+		wantChunks := (n + chunkSize - 1) / chunkSize
+		require.Len(t, got.chunks[id], wantChunks, "payload %s chunks %v", id, got.chunks[id])
+		for j, c := range got.chunks[id] {
+			require.LessOrEqual(t, c, chunkSize)
+			require.Positive(t, c)
+			if j < wantChunks-1 {
+				require.Equal(t, chunkSize, c, "only the last chunk may be short")
+			}
+		}
+	}
+	require.Equal(t, &sdk.PayloadEnd{ID: "p1", Records: 0, Problems: []sdk.Problem{{File: "export-0.tsv", Line: 1, Field: "track", Message: "empty file"}}}, got.ends["p1"])
+	for i := 2; i <= len(payloadSizes); i++ {
+		require.Equal(t, &sdk.PayloadEnd{ID: fmt.Sprintf("p%d", i), Records: 6, Problems: []sdk.Problem{}}, got.ends[fmt.Sprintf("p%d", i)])
+	}
+
+	// Batches: two per non-empty payload, contents intact despite the
+	// builder being reused.
+	require.Len(t, got.batches, 2*(len(payloadSizes)-1))
+	for k, b := range got.batches {
+		i, batch := k/2+1, k%2
+		require.Equal(t, "plays", b.Stream)
+		require.Equal(t, fmt.Sprintf("p%d", i+1), b.PayloadID)
+		require.NoError(t, b.Validate(testStream.Schema))
+		require.Equal(t, 3, b.NumRows)
+		for r := 0; r < 3; r++ {
+			require.Equal(t, fmt.Sprintf("track-%d-%d-%d", i, batch, r), b.Columns[0].String(r))
+			require.Equal(t, r == 1, b.Columns[1].IsNull(r))
+			require.Equal(t, r == 1, b.Columns[3].IsNull(r))
+			require.Equal(t, int32(-r), b.Columns[2].Int32s[r])
+			if r != 1 {
+				require.Equal(t, int64(batch*10+r), b.Columns[1].Int64s[r])
+				require.Equal(t, int64(1_500_000_000_000), b.Columns[3].Int64s[r])
+			}
+		}
+	}
+
+	require.Len(t, got.checkpoints, len(payloadSizes))
+	for i, cp := range got.checkpoints {
+		require.Equal(t, sdk.CheckpointMessage{Stream: "plays", State: []byte(fmt.Sprintf(`{"files":%d}`, i+1))}, cp)
+	}
+	require.Len(t, got.progress, len(payloadSizes))
+	require.Equal(t, sdk.ProgressMessage{Done: 4, Total: 4, Unit: "files"}, got.progress[3])
+
+	// Per payload: begin, chunks, close, batches, end, checkpoint, progress.
+	require.Equal(t, []string{"log", "begin", "close", "end", "checkpoint", "progress", "begin", "chunk", "close",
+		"batch", "batch", "end", "checkpoint", "progress"}, got.order[:14])
+}
+
+func TestGRPCReadErrors(t *testing.T) {
+	t.Parallel()
+	src, _ := connect(t, newShim)
+	ctx := context.Background()
+
+	got, err := readAll(t, src, ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "ratelimited"}})
+	var e *sdk.Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, sdk.KindRateLimited, e.Kind)
+	require.WithinDuration(t, time.Now().Add(45*time.Second), e.RetryAt, time.Second)
+	require.ErrorContains(t, err, "quota exhausted")
+	require.Len(t, got.logs, 1, "messages sent before the error arrive")
+
+	_, err = readAll(t, src, ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "config"}})
+	require.Equal(t, sdk.KindConfig, sdk.KindOf(err))
+	require.ErrorContains(t, err, "token revoked")
+
+	got, err = readAll(t, src, ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "fail-late"}})
+	require.Equal(t, sdk.KindTransient, sdk.KindOf(err))
+	require.ErrorContains(t, err, "connection reset")
+	require.Len(t, got.checkpoints, len(payloadSizes), "everything before the failure arrives")
+}
+
+func TestGRPCReadCancel(t *testing.T) {
+	t.Parallel()
+	src, _ := connect(t, newShim)
+	ctx, cancel := context.WithCancel(context.Background())
+	rs, err := src.Read(ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "block"}})
+	require.NoError(t, err)
+	m, err := rs.Recv()
+	require.NoError(t, err)
+	require.NotNil(t, m.Log)
+	cancel()
+	_, err = rs.Recv()
+	require.ErrorIs(t, err, context.Canceled)
+}
