@@ -209,7 +209,10 @@ func Load(opts LoadOptions) (Config, string, error) {
 	}
 	known := map[string]string{}
 	for _, key := range k.Keys() {
-		known[strings.ToUpper(EnvPrefix+strings.ReplaceAll(key, ".", "_"))] = key
+		name := strings.ToUpper(EnvPrefix + strings.ReplaceAll(key, ".", "_"))
+		known[name] = key
+		// BEDROT_STORAGE_S3_SECRET_KEY_FILE names the file holding the key.
+		known[name+"_FILE"] = key + "_file"
 	}
 	err := k.Load(env.Provider(".", env.Opt{
 		Prefix:      EnvPrefix,

@@ -43,12 +43,18 @@ func TestBatchBuilderNullPositions(t *testing.T) {
 	t.Parallel()
 	const n = 20
 	cases := map[string][]int{
-		"none":     nil,
-		"first":    {0},
-		"middle":   {7},
-		"last":     {n - 1},
-		"several":  {0, 3, 4, 18, 19},
-		"all":      func() []int { v := make([]int, n); for i := range v { v[i] = i }; return v }(),
+		"none":    nil,
+		"first":   {0},
+		"middle":  {7},
+		"last":    {n - 1},
+		"several": {0, 3, 4, 18, 19},
+		"all": func() []int {
+			v := make([]int, n)
+			for i := range v {
+				v[i] = i
+			}
+			return v
+		}(),
 		"late one": {n - 2},
 	}
 	for name, nullRows := range cases {

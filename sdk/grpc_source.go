@@ -110,6 +110,8 @@ type streamPayload struct {
 
 func (p *streamPayload) ID() string { return p.id }
 
+func (p *streamPayload) SHA256() string { return hex.EncodeToString(p.h.Sum(nil)) }
+
 func (p *streamPayload) Write(b []byte) (int, error) {
 	if p.closed {
 		return 0, fmt.Errorf("payload %s: write after close", p.id)
@@ -150,7 +152,7 @@ func (p *streamPayload) Close() error {
 	if err := p.flush(); err != nil {
 		return err
 	}
-	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: hex.EncodeToString(p.h.Sum(nil))}}})
+	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: p.SHA256()}}})
 }
 
 func (p *streamPayload) End(records int64, problems []Problem) error {

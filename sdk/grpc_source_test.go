@@ -149,8 +149,11 @@ func connect(t *testing.T, newSource func() sdk.Source) (*sdk.SourceClient, *sdk
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, sdk.PluginSets(sdk.Plugin{Spec: testSpec, NewSource: newSource})[sdk.ProtocolVersion])
 	t.Cleanup(func() {
-		_ = client.Close()
+		// Stop the server first: GRPCClient.Close asks a live server to
+		// stop itself, and go-plugin's GRPCServer.Stop is not safe to call
+		// twice concurrently.
 		server.Stop()
+		_ = client.Close()
 	})
 	raw, err := client.Dispense(sdk.KindSource)
 	require.NoError(t, err)

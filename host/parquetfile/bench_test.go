@@ -97,3 +97,18 @@ func benchGeneric[T any](b *testing.B, rows []T, c Compression) {
 	}
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkValidate measures the batch checks Write runs before encoding
+// (shapes, nulls, decimal precision, UTF-8), alone.
+func BenchmarkValidate(b *testing.B) {
+	batches := benchBatches()
+	w, err := NewWriter(io.Discard, distroKidSchema, Options{})
+	require.NoError(b, err)
+	b.SetBytes(benchRows * csvBytesPerRow)
+	for b.Loop() {
+		for _, batch := range batches {
+			require.NoError(b, w.validate(batch))
+		}
+	}
+	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -99,6 +99,9 @@ type column struct {
 	optional bool // OPTIONAL: definition level 1 means present
 	int32Dec bool // DECIMAL stored as INT32
 	maxAbs   int64
+
+	flushBytes   int64 // STRING: flush a page after this much text (0: never)
+	pendingBytes int64 // STRING: text written since this Writer last flushed
 }
 
 // Writer streams sdk.RecordBatches into one Parquet file. It buffers at most
@@ -179,9 +182,12 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	cols := make([]column, len(s.Fields))
 	for i, f := range s.Fields {
 		c := column{field: f, cw: cws[i], index: i, optional: f.Nullable}
-		if f.Type == sdk.TypeDecimal {
+		switch f.Type {
+		case sdk.TypeDecimal:
 			c.int32Dec = f.Precision <= 9
 			c.maxAbs = pow10(int(f.Precision)) - 1
+		case sdk.TypeString:
+			c.flushBytes = dictMax
 		}
 		cols[i] = c
 	}
@@ -232,6 +238,9 @@ func (w *Writer) Write(b *sdk.RecordBatch) error {
 			}
 			w.groupRows = 0
 			w.groupStart = w.pw.Size()
+			for i := range w.cols {
+				w.cols[i].pendingBytes = 0
+			}
 		}
 	}
 	return nil
@@ -334,19 +343,23 @@ func invalidUTF8(data []byte, offsets []uint32) int {
 	return -1
 }
 
-// isASCII reports whether b holds only 7-bit bytes, 32 bytes at a time.
+// isASCII reports whether b holds only 7-bit bytes, 32 bytes at a time. It
+// stops at the first block with a high bit.
 func isASCII(b []byte) bool {
 	const hi = 0x8080808080808080
-	var acc uint64
 	for len(b) >= 32 {
-		acc |= binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
-			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
+		if (binary.LittleEndian.Uint64(b)|binary.LittleEndian.Uint64(b[8:])|
+			binary.LittleEndian.Uint64(b[16:])|binary.LittleEndian.Uint64(b[24:]))&hi != 0 {
+			return false
+		}
 		b = b[32:]
 	}
 	for _, c := range b {
-		acc |= uint64(c)
+		if c >= utf8.RuneSelf {
+			return false
+		}
 	}
-	return acc&hi == 0
+	return true
 }
 
 // writeRows writes rows [lo, hi) of b, at most writeChunkRows, to every column.
@@ -415,28 +428,39 @@ func (w *Writer) writeRows(b *sdk.RecordBatch, lo, hi int) error {
 	return nil
 }
 
-// write hands vals (rows lo… of col) to the column writer. parquet-go can
-// only cut a page between calls, so long strings go in slices of about a
-// page each, keeping pages (and memory) near pageBytes.
+// write hands vals (rows lo… of col) to the column writer. parquet-go cuts
+// a page only between calls and checks DictionaryMaxBytes only when it cuts
+// one, and a page of dictionary indexes holds 64k rows whatever their size.
+// So long strings go in slices of about a page each, and a string column
+// flushes its page itself after every flushBytes of text: pages, and the
+// dictionary before it falls back to PLAIN, stay near their nominal sizes.
 func (c *column) write(vals []parquet.Value, col *sdk.Column, lo int) error {
-	if c.field.Type == sdk.TypeString {
-		offs := col.Offsets[lo : lo+len(vals)+1]
-		if offs[len(vals)]-offs[0] > pageBytes {
-			start := 0
-			for j := 1; j <= len(vals); j++ {
-				if offs[j]-offs[start] > pageBytes && j-1 > start {
-					if _, err := c.cw.WriteRowValues(vals[start : j-1]); err != nil {
-						return err
-					}
-					start = j - 1
-				}
+	if c.field.Type != sdk.TypeString {
+		_, err := c.cw.WriteRowValues(vals)
+		return err
+	}
+	offs := col.Offsets[lo : lo+len(vals)+1]
+	for start, n := 0, len(vals); start < n; {
+		end := n
+		if offs[n]-offs[start] > pageBytes {
+			end = start + 1
+			for end < n && offs[end+1]-offs[start] <= pageBytes {
+				end++
 			}
-			_, err := c.cw.WriteRowValues(vals[start:])
+		}
+		if _, err := c.cw.WriteRowValues(vals[start:end]); err != nil {
 			return err
 		}
+		c.pendingBytes += int64(offs[end] - offs[start])
+		if c.flushBytes > 0 && c.pendingBytes >= c.flushBytes {
+			if err := c.cw.Flush(); err != nil {
+				return err
+			}
+			c.pendingBytes = 0
+		}
+		start = end
 	}
-	_, err := c.cw.WriteRowValues(vals)
-	return err
+	return nil
 }
 
 // pow10 returns 10^n for 0 ≤ n ≤ 18.

@@ -2,6 +2,7 @@ package parquetfile
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math"
 	"runtime"
@@ -564,4 +565,60 @@ func TestZstdCodecRoundTrip(t *testing.T) {
 	_, err = c.Decode(nil, []byte("not zstd"))
 	require.ErrorContains(t, err, "failed to decode zstd page")
 	require.Equal(t, "ZSTD", c.String())
+}
+
+func TestWriterHighCardinalityAndLongStrings(t *testing.T) {
+	t.Parallel()
+	s := sdk.Schema{Fields: []sdk.Field{
+		{Name: "id", Type: sdk.TypeString},
+		{Name: "blob", Type: sdk.TypeString, Nullable: true},
+		{Name: "n", Type: sdk.TypeInt64},
+	}}
+	const rows = 40_000
+	const bigValue = 200 << 10
+	big := strings.Repeat("é", bigValue/2)
+	var want [][]cell
+	var batches []*sdk.RecordBatch
+	for lo := 0; lo < rows; lo += 4096 {
+		var chunk [][]cell
+		for i := lo; i < min(lo+4096, rows); i++ {
+			var blob cell = fmt.Sprintf("short %d", i)
+			switch {
+			case i%200 == 0:
+				blob = fmt.Sprintf("%06d", i) + big
+			case i%7 == 0:
+				blob = nil
+			}
+			chunk = append(chunk, []cell{fmt.Sprintf("ID-%036d", i), blob, int64(i)})
+		}
+		want = append(want, chunk...)
+		batches = append(batches, buildBatch(t, s, chunk))
+	}
+	data := writeFile(t, s, Options{Compression: CompressionNone, RowGroupBytes: 1 << 30}, batches...)
+	f := openFile(t, data)
+	require.Equal(t, want, readCells(t, f, s))
+
+	// 40k unique 39-byte ids outgrow the 1 MiB dictionary: the chunk
+	// switches to PLAIN pages after its dictionary pages.
+	md := f.Metadata()
+	require.Equal(t, 1, len(md.RowGroups))
+	encodings := []format.Encoding(md.RowGroups[0].Columns[0].MetaData.Encoding)
+	require.Contains(t, encodings, format.Plain)
+	require.Contains(t, encodings, format.RLEDictionary)
+
+	// 200 distinct 200 KiB blobs: the dictionary stops near its 1 MiB bound
+	// (checked every 1 MiB of text) instead of holding all 40 MiB, and the
+	// PLAIN pages after it are cut at about pageBytes: at most two slices
+	// of text, plus the page header's min/max statistics, which parquet-go
+	// does not truncate (so a page can carry two more long values).
+	blob := md.RowGroups[0].Columns[1].MetaData
+	require.Contains(t, []format.Encoding(blob.Encoding), format.Plain)
+	require.NotZero(t, blob.DictionaryPageOffset)
+	dictPage := blob.DataPageOffset - blob.DictionaryPageOffset
+	require.Less(t, dictPage, int64(3<<20), "dictionary page bytes")
+	pages := f.OffsetIndexes()[1].PageLocations
+	require.GreaterOrEqual(t, len(pages), rows/200*bigValue/(pageBytes+bigValue))
+	for _, p := range pages {
+		require.LessOrEqual(t, int(p.CompressedPageSize), 2*pageBytes+3*bigValue+4096)
+	}
 }

@@ -98,13 +98,28 @@ func RawDataset(source, stream string) string { return "raw." + source + "." + s
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._ ()+,=@-]+`)
 
+// maxPayloadName bounds a payload name in bytes, leaving room within a key
+// segment (255 bytes) for a duplicate's "N-" prefix and a quarantine
+// reason's ".reason.json" suffix.
+const maxPayloadName = 200
+
 // PayloadName makes an original file name safe as the last segment of a key
-// while keeping it recognisable.
+// while keeping it recognisable. It never returns a name the landing batch
+// reserves (MetadataName, QuarantineDir), even on a case-insensitive file
+// system, and shortens long names, keeping their extension.
 func PayloadName(name string) string {
 	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
 	name = unsafeName.ReplaceAllString(name, "_")
 	name = strings.TrimLeft(name, ".")
-	if name == "" || name == MetadataName {
+	if len(name) > maxPayloadName {
+		// Only ASCII is left, so cutting bytes cuts whole characters.
+		ext := path.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		name = name[:maxPayloadName-len(ext)] + ext
+	}
+	if name == "" || strings.EqualFold(name, MetadataName) || strings.EqualFold(name, QuarantineDir) {
 		name = "payload"
 	}
 	return name

@@ -3,6 +3,9 @@ package distrokid
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,6 +84,7 @@ func reportCPU(b *testing.B, cpu0 time.Duration, bytesPerOp int64) {
 
 // discardEmitter drops everything, tracking the peak heap in use.
 type discardEmitter struct {
+	h        hash.Hash
 	batches  int
 	peakHeap uint64
 	bytes    int64
@@ -105,10 +109,15 @@ func (e *discardEmitter) Batch(*sdk.RecordBatch) error {
 func (e *discardEmitter) Checkpoint(string, []byte) error  { return nil }
 func (e *discardEmitter) Log(sdk.LogLevel, string, ...any) {}
 func (e *discardEmitter) Progress(int64, int64, string)    {}
-func (p discardPayload) Write(b []byte) (int, error)       { p.e.bytes += int64(len(b)); return len(b), nil }
-func (p discardPayload) Close() error                      { return nil }
-func (p discardPayload) ID() string                        { return "p" }
-func (p discardPayload) End(int64, []sdk.Problem) error    { return nil }
+func (p discardPayload) Write(b []byte) (int, error) {
+	p.e.h.Write(b)
+	p.e.bytes += int64(len(b))
+	return len(b), nil
+}
+func (p discardPayload) SHA256() string                 { return hex.EncodeToString(p.e.h.Sum(nil)) }
+func (p discardPayload) Close() error                   { return nil }
+func (p discardPayload) ID() string                     { return "p" }
+func (p discardPayload) End(int64, []sdk.Problem) error { return nil }
 
 // BenchmarkSourceRead measures Read end to end on a 1M-row file on disk
 // (~133 MB): file read, SHA-256, payload tee, parse, batches. It reports
@@ -126,7 +135,7 @@ func BenchmarkSourceRead(b *testing.B) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e := &discardEmitter{}
+		e := &discardEmitter{h: sha256.New()}
 		require.NoError(b, NewSource().Read(context.Background(), sdk.ReadRequest{Config: sdk.Config{ParamFiles: f.Name()}}, e))
 		require.Equal(b, sum.Bytes, e.bytes)
 		peak = max(peak, e.peakHeap)

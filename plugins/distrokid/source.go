@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -329,7 +328,7 @@ func (s *Source) ingest(ctx context.Context, path string, out sdk.Emitter, pr *p
 	if err != nil {
 		return ParseResult{}, "", 0, fmt.Errorf("failed to begin the payload of %s: %w", name, err)
 	}
-	tee := &teeReader{ctx: ctx, r: f, w: pl, h: sha256.New(), pr: pr}
+	tee := &teeReader{ctx: ctx, r: f, w: pl, pr: pr}
 	res, err := Parse(ctx, tee, ParseOptions{FileName: name, PayloadID: pl.ID(), Log: out.Log}, out.Batch)
 	if err != nil {
 		_ = pl.Close()
@@ -341,7 +340,7 @@ func (s *Source) ingest(ctx context.Context, path string, out sdk.Emitter, pr *p
 	if err := pl.End(res.Rows, res.Problems); err != nil {
 		return res, "", 0, fmt.Errorf("failed to end the payload of %s: %w", name, err)
 	}
-	return res, hex.EncodeToString(tee.h.Sum(nil)), tee.n, nil
+	return res, pl.SHA256(), tee.n, nil
 }
 
 // mediaType is the payload's media type, from the file name.
@@ -352,13 +351,12 @@ func mediaType(name string) string {
 	return "text/tab-separated-values"
 }
 
-// teeReader reads a file, hashing it and copying every byte to the payload
-// as it goes, and reports progress.
+// teeReader reads a file, copying every byte to the payload (which hashes
+// it) as it goes, and reports progress.
 type teeReader struct {
 	ctx context.Context
 	r   io.Reader
 	w   io.Writer
-	h   hash.Hash
 	pr  *progress
 	n   int64
 }
@@ -369,7 +367,6 @@ func (t *teeReader) Read(p []byte) (int, error) {
 	}
 	n, err := t.r.Read(p)
 	if n > 0 {
-		t.h.Write(p[:n])
 		if _, werr := t.w.Write(p[:n]); werr != nil {
 			return n, fmt.Errorf("failed to write the payload: %w", werr)
 		}

@@ -112,6 +112,11 @@ func (p *testPayload) Close() error {
 
 func (p *testPayload) ID() string { return p.id }
 
+func (p *testPayload) SHA256() string {
+	sum := sha256.Sum256(p.buf.Bytes())
+	return hex.EncodeToString(sum[:])
+}
+
 func (p *testPayload) End(records int64, problems []sdk.Problem) error {
 	require.True(p.e.t, p.closed, "End before Close")
 	require.False(p.e.t, p.ended, "ended twice")
