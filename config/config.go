@@ -202,10 +202,17 @@ func Load(opts LoadOptions) (Config, string, error) {
 			path = "bedrot.yaml"
 		}
 	}
+	// Each layer resolves its own *_file keys before it is merged, so that a
+	// higher layer's plain value still beats a lower layer's file.
 	if path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		kf := koanf.New(".")
+		if err := kf.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return Config{}, path, fmt.Errorf("%w: config file %s: %v", ErrBadConfiguration, path, err)
 		}
+		if err := resolveFiles(kf); err != nil {
+			return Config{}, path, err
+		}
+		_ = k.Merge(kf)
 	}
 	known := map[string]string{}
 	for _, key := range k.Keys() {
@@ -214,7 +221,8 @@ func Load(opts LoadOptions) (Config, string, error) {
 		// BEDROT_STORAGE_S3_SECRET_KEY_FILE names the file holding the key.
 		known[name+"_FILE"] = key + "_file"
 	}
-	err := k.Load(env.Provider(".", env.Opt{
+	ke := koanf.New(".")
+	err := ke.Load(env.Provider(".", env.Opt{
 		Prefix:      EnvPrefix,
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(key, value string) (string, any) {
@@ -234,11 +242,12 @@ func Load(opts LoadOptions) (Config, string, error) {
 	if err != nil {
 		return Config{}, path, fmt.Errorf("%w: environment: %v", ErrBadConfiguration, err)
 	}
+	if err := resolveFiles(ke); err != nil {
+		return Config{}, path, err
+	}
+	_ = k.Merge(ke)
 	if len(opts.Flags) > 0 {
 		_ = k.Load(confmap.Provider(opts.Flags, "."), nil)
-	}
-	if err := resolveFiles(k); err != nil {
-		return Config{}, path, err
 	}
 	var cfg Config
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {

@@ -256,3 +256,18 @@ func TestValidate(t *testing.T) {
 	wrong.Storage.Backend = "ftp"
 	require.ErrorContains(t, wrong.Validate(), `storage.backend: "ftp" is not one of folder, s3`)
 }
+
+func TestEnvValueBeatsFileSecretFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("from-file\n"), 0o600))
+	cfgFile := filepath.Join(dir, "bedrot.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte("storage:\n  s3:\n    secret_key_file: "+secret+"\n"), 0o600))
+	cfg, _, err := Load(LoadOptions{File: cfgFile, Environ: []string{"BEDROT_STORAGE_S3_SECRET_KEY=from-env"}})
+	require.NoError(t, err)
+	require.Equal(t, "from-env", cfg.Storage.S3.SecretKey, "the environment is a higher layer than the file")
+	cfg, _, err = Load(LoadOptions{File: cfgFile, Environ: []string{}})
+	require.NoError(t, err)
+	require.Equal(t, "from-file", cfg.Storage.S3.SecretKey)
+}

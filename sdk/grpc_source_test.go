@@ -224,7 +224,7 @@ type received struct {
 	order       []string
 }
 
-func readAll(t *testing.T, src *sdk.SourceClient, ctx context.Context, req sdk.ReadRequest) (*received, error) {
+func readAll(t *testing.T, ctx context.Context, src *sdk.SourceClient, req sdk.ReadRequest) (*received, error) {
 	t.Helper()
 	rs, err := src.Read(ctx, req)
 	require.NoError(t, err)
@@ -276,7 +276,7 @@ func readAll(t *testing.T, src *sdk.SourceClient, ctx context.Context, req sdk.R
 func TestGRPCRead(t *testing.T) {
 	t.Parallel()
 	src, _ := connect(t, newShim)
-	got, err := readAll(t, src, context.Background(), sdk.ReadRequest{
+	got, err := readAll(t, context.Background(), src, sdk.ReadRequest{
 		Config:  sdk.Config{"token": "t"},
 		Streams: []string{"plays", "other"},
 		State:   map[string][]byte{"plays": []byte(`{"files":0}`)},
@@ -349,7 +349,7 @@ func TestGRPCReadErrors(t *testing.T) {
 	src, _ := connect(t, newShim)
 	ctx := context.Background()
 
-	got, err := readAll(t, src, ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "ratelimited"}})
+	got, err := readAll(t, ctx, src, sdk.ReadRequest{Config: sdk.Config{"mode": "ratelimited"}})
 	var e *sdk.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, sdk.KindRateLimited, e.Kind)
@@ -357,11 +357,11 @@ func TestGRPCReadErrors(t *testing.T) {
 	require.ErrorContains(t, err, "quota exhausted")
 	require.Len(t, got.logs, 1, "messages sent before the error arrive")
 
-	_, err = readAll(t, src, ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "config"}})
+	_, err = readAll(t, ctx, src, sdk.ReadRequest{Config: sdk.Config{"mode": "config"}})
 	require.Equal(t, sdk.KindConfig, sdk.KindOf(err))
 	require.ErrorContains(t, err, "token revoked")
 
-	got, err = readAll(t, src, ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "fail-late"}})
+	got, err = readAll(t, ctx, src, sdk.ReadRequest{Config: sdk.Config{"mode": "fail-late"}})
 	require.Equal(t, sdk.KindTransient, sdk.KindOf(err))
 	require.ErrorContains(t, err, "connection reset")
 	require.Len(t, got.checkpoints, len(payloadSizes), "everything before the failure arrives")
