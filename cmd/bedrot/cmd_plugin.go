@@ -51,8 +51,11 @@ func newPluginInstallCmd(g *globals) *cobra.Command {
 					installed = append(installed, r.Plugin)
 					if !g.json() {
 						verb := "Installed"
-						if r.Replaced != nil {
-							verb = fmt.Sprintf("Replaced %s with", r.Replaced.Version)
+						switch {
+						case r.Replaced != nil && r.Replaced.SHA256 == r.Plugin.SHA256:
+							verb = "Reinstalled (unchanged)"
+						case r.Replaced != nil:
+							verb = fmt.Sprintf("Replaced %s (sha256 %s) with", r.Replaced.Version, short(r.Replaced.SHA256))
 						}
 						fmt.Fprintf(g.stdout, "%s %s/%s %s (protocol v%d, sha256 %s)\n", verb, r.Plugin.Kind, r.Plugin.Name,
 							r.Plugin.Version, r.Plugin.ProtocolVersion, r.Plugin.SHA256[:12])

@@ -95,7 +95,6 @@ type Options struct {
 type column struct {
 	field    sdk.Field
 	cw       *parquet.ColumnWriter
-	index    int  // column index in the file
 	optional bool // OPTIONAL: definition level 1 means present
 	int32Dec bool // DECIMAL stored as INT32
 	maxAbs   int64
@@ -181,7 +180,7 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	}
 	cols := make([]column, len(s.Fields))
 	for i, f := range s.Fields {
-		c := column{field: f, cw: cws[i], index: i, optional: f.Nullable}
+		c := column{field: f, cw: cws[i], optional: f.Nullable}
 		switch f.Type {
 		case sdk.TypeDecimal:
 			c.int32Dec = f.Precision <= 9
@@ -407,15 +406,15 @@ func (w *Writer) writeRows(b *sdk.RecordBatch, lo, hi int) error {
 			// REQUIRED columns ignore levels, so they skip this pass.
 			if col.Null == nil {
 				for j := range vals {
-					vals[j] = vals[j].Level(0, 1, c.index)
+					vals[j].SetDefinitionLevel(1)
 				}
 			} else {
-				null := parquet.NullValue().Level(0, 0, c.index)
+				null := parquet.NullValue()
 				for j, isNull := range col.Null[lo:hi] {
 					if isNull {
 						vals[j] = null
 					} else {
-						vals[j] = vals[j].Level(0, 1, c.index)
+						vals[j].SetDefinitionLevel(1)
 					}
 				}
 			}
