@@ -281,3 +281,24 @@ func TestPluginDiesWithKilledHost(t *testing.T) {
 	require.Eventually(t, func() bool { return !processAlive(pid) }, 5*time.Second, 20*time.Millisecond,
 		"plugin %d outlived its host", pid)
 }
+
+func TestHungPluginIsKilled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
+	inst, err := b.host.Launch(context.Background(), "source", "fixture")
+	require.NoError(t, err)
+	pid := inst.Pid()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	rs, err := inst.Source.Read(ctx, sdk.ReadRequest{Config: sdk.Config{"mode": "hang"}})
+	require.NoError(t, err)
+	_, err = rs.Recv()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	start := time.Now()
+	inst.Kill()
+	require.Less(t, time.Since(start), 5*time.Second)
+	require.True(t, inst.Exited())
+	require.False(t, processAlive(pid), "a hung plugin must be gone after Kill")
+	require.Positive(t, inst.PeakRSS())
+}
