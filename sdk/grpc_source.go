@@ -75,7 +75,7 @@ func (e *streamEmitter) BeginPayload(name, mediaType string) (Payload, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &streamPayload{e: e, id: id, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize)}, nil
+	return newStreamPayload(e, id), nil
 }
 
 func (e *streamEmitter) Batch(b *RecordBatch) error {
@@ -98,7 +98,12 @@ func (e *streamEmitter) Progress(done, total int64, unit string) {
 	_ = e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Progress{Progress: &sourcev1.Progress{Done: done, Total: total, Unit: unit}}})
 }
 
-// streamPayload buffers payload bytes into chunks and hashes them.
+// payloadQueue is how many full chunks may wait for the payload's sender.
+const payloadQueue = 4
+
+// streamPayload buffers payload bytes into chunks. A goroutine of its own
+// hashes and sends full chunks, so that a source parsing the bytes it
+// streams is not held up by hashing, encryption and flow control.
 type streamPayload struct {
 	e      *streamEmitter
 	id     string
@@ -106,24 +111,56 @@ type streamPayload struct {
 	buf    []byte
 	size   int64
 	closed bool
+	queue  chan []byte
+	free   chan []byte
+	done   chan struct{}
+	err    error // set by the sender; read after done or through failed
+	failed chan struct{}
+}
+
+func newStreamPayload(e *streamEmitter, id string) *streamPayload {
+	p := &streamPayload{e: e, id: id, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize),
+		queue: make(chan []byte, payloadQueue), free: make(chan []byte, payloadQueue+1),
+		done: make(chan struct{}), failed: make(chan struct{})}
+	go p.send()
+	return p
+}
+
+func (p *streamPayload) send() {
+	defer close(p.done)
+	for chunk := range p.queue {
+		if p.err == nil {
+			p.h.Write(chunk)
+			p.err = p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadChunk{PayloadChunk: &sourcev1.PayloadChunk{Id: p.id, Data: chunk}}})
+			if p.err != nil {
+				close(p.failed)
+			}
+		}
+		select {
+		case p.free <- chunk[:0]:
+		default:
+		}
+	}
 }
 
 func (p *streamPayload) ID() string { return p.id }
 
-func (p *streamPayload) SHA256() string { return hex.EncodeToString(p.h.Sum(nil)) }
+// SHA256 is the hex SHA-256 of the payload; it is complete after Close.
+func (p *streamPayload) SHA256() string {
+	if !p.closed {
+		return ""
+	}
+	return hex.EncodeToString(p.h.Sum(nil))
+}
 
 func (p *streamPayload) Write(b []byte) (int, error) {
 	if p.closed {
 		return 0, fmt.Errorf("payload %s: write after close", p.id)
 	}
 	n := len(b)
-	p.h.Write(b)
 	p.size += int64(n)
 	for len(b) > 0 {
-		room := payloadChunkSize - len(p.buf)
-		if room > len(b) {
-			room = len(b)
-		}
+		room := min(payloadChunkSize-len(p.buf), len(b))
 		p.buf = append(p.buf, b[:room]...)
 		b = b[room:]
 		if len(p.buf) == payloadChunkSize {
@@ -135,22 +172,37 @@ func (p *streamPayload) Write(b []byte) (int, error) {
 	return n, nil
 }
 
+// flush hands the current chunk to the sender and takes a free buffer.
 func (p *streamPayload) flush() error {
 	if len(p.buf) == 0 {
 		return nil
 	}
-	err := p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadChunk{PayloadChunk: &sourcev1.PayloadChunk{Id: p.id, Data: p.buf}}})
-	p.buf = p.buf[:0]
-	return err
+	select {
+	case p.queue <- p.buf:
+	case <-p.failed:
+		return p.err
+	}
+	select {
+	case p.buf = <-p.free:
+	default:
+		p.buf = make([]byte, 0, payloadChunkSize)
+	}
+	return nil
 }
 
 func (p *streamPayload) Close() error {
 	if p.closed {
 		return nil
 	}
+	err := p.flush()
+	close(p.queue)
+	<-p.done
 	p.closed = true
-	if err := p.flush(); err != nil {
+	if err != nil {
 		return err
+	}
+	if p.err != nil {
+		return p.err
 	}
 	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: p.SHA256()}}})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +29,10 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieKey:   "BEDROT_PLUGIN_MAGIC_COOKIE",
 	MagicCookieValue: "6f1c0e9b3b8e4d1a9a7e2f55c1d0b8e7a3c9f4d2e6b1a0c8d7f3e2b9a4c6d1e0",
 }
+
+// EnvCPUProfile, when the host sets it, names a file the plugin writes a
+// CPU profile of its whole life to (bedrot --cpuprofile passes it on).
+const EnvCPUProfile = "BEDROT_PLUGIN_CPUPROFILE"
 
 // EnvLogLevel is the environment variable through which the host sets the
 // plugin's log level (trace, debug, info, warn, error).
@@ -87,6 +92,11 @@ func Serve(p Plugin) {
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Name: p.Spec.Name, Level: level, Output: os.Stderr, JSONFormat: true})
 	go exitWithParent(os.Getppid(), logger)
+	if path := os.Getenv(EnvCPUProfile); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(p),

@@ -84,8 +84,8 @@ type Payload interface {
 	io.WriteCloser
 	// ID identifies the payload in RecordBatch.PayloadID.
 	ID() string
-	// SHA256 is the hex SHA-256 of the bytes written so far (of the whole
-	// payload after Close), so a source need not hash what it streams.
+	// SHA256 is the hex SHA-256 of the whole payload, known after Close,
+	// so a source need not hash what it streams.
 	SHA256() string
 	// End finishes the payload after Close: the rows it produced, and the
 	// problems that make it unusable. A payload ended with problems is

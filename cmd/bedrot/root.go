@@ -19,6 +19,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/sdk"
 )
 
 // Exit codes, documented in `bedrot --help`.
@@ -145,7 +146,7 @@ _file reads its value from that file (for secrets).
 	pf.StringVar(&g.logLevel, "log-level", "", "host log level: debug, info, warn, error (env BEDROT_LOG_LEVEL)")
 	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL URL for the metastore (env BEDROT_DATABASE_URL; default SQLite in the lake)")
 	pf.DurationVar(&g.timeout, "timeout", 0, "stop a run (and its plugin) that takes longer than this, e.g. 30m (default: no limit)")
-	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file (for performance reports)")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file, and of its plugins to FILE.plugin (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
 		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newVersionCmd(g))
@@ -187,7 +188,11 @@ func (g *globals) logger() *slog.Logger {
 }
 
 func (g *globals) open(ctx context.Context, create bool) (*lake.Lake, error) {
-	return lake.Open(ctx, g.cfg, lake.Options{Create: create, Logger: g.logger()})
+	opts := lake.Options{Create: create, Logger: g.logger()}
+	if g.cpuProfile != "" {
+		opts.PluginEnv = append(opts.PluginEnv, sdk.EnvCPUProfile+"="+g.cpuProfile+".plugin")
+	}
+	return lake.Open(ctx, g.cfg, opts)
 }
 
 func (g *globals) json() bool { return g.output == "json" }

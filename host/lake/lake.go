@@ -44,6 +44,8 @@ type Options struct {
 	// folder is ErrNotInitialised.
 	Create bool
 	Logger *slog.Logger
+	// PluginEnv is passed to plugins (e.g. a CPU profile path).
+	PluginEnv []string
 }
 
 // Open opens the lake cfg describes.
@@ -90,6 +92,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 	st := l.Store
 	l.Plugins = pluginhost.New(pluginhost.Config{
 		Dir:      cfg.PluginDir(),
+		Env:      opts.PluginEnv,
 		LogLevel: cfg.Plugins.LogLevel,
 		Logger:   hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: level, Output: os.Stderr}),
 		LockFile: func(ctx context.Context, data []byte) error {

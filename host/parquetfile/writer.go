@@ -162,7 +162,11 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	config.DictionaryMaxBytes = dictMax
 	config.CreatedBy = createdBy
 	config.PageBufferSize = pageBytes
-	config.DataPageStatistics = true
+	// Statistics live in the column chunks and the page index (what DuckDB,
+	// Spark and Trino prune with). Repeating them in every data page header
+	// would make parquet-go compute each page's bounds a second time, which
+	// costs 8% of the host's CPU on a DistroKid export.
+	config.DataPageStatistics = false
 	if len(opts.KeyValue) > 0 {
 		config.KeyValueMetadata = make(map[string]string, len(opts.KeyValue))
 		for k, v := range opts.KeyValue {

@@ -51,6 +51,9 @@ type Config struct {
 	Logger hclog.Logger
 	// StartTimeout bounds the plugin handshake (default 20s).
 	StartTimeout time.Duration
+	// Env holds extra NAME=value variables for plugins; nothing else of the
+	// host's environment reaches them.
+	Env []string
 }
 
 // Host manages plugins recorded in a metastore.
@@ -170,7 +173,7 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error)
 		return nil, fmt.Errorf("plugin %s/%s: recorded SHA-256 %q is not valid", p.Kind, p.Name, p.SHA256)
 	}
 	cmd := exec.Command(p.Path)
-	cmd.Env = []string{sdk.EnvLogLevel + "=" + h.cfg.LogLevel}
+	cmd.Env = append([]string{sdk.EnvLogLevel + "=" + h.cfg.LogLevel}, h.cfg.Env...)
 	setDeathSignal(cmd)
 	tail := &tailBuffer{max: 8 << 10}
 	client := plugin.NewClient(&plugin.ClientConfig{
