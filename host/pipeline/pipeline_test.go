@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -309,5 +310,62 @@ func TestReplayRebuildsRawFromLanding(t *testing.T) {
 		require.NotEqual(t, before, after, "replay writes new raw files and removes the old ones")
 		require.EqualValues(t, 1200, rawRows(t, b, "raw.fixture.items"))
 		require.Equal(t, res.Payloads[0].Key, rep.Payloads[0].Key)
+	})
+}
+
+func TestConcurrentIngestsOfTheSameContentCommitOnce(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		cfg := sdk.Config{"rows": "3000", "payload": "the same export"}
+		results := make(chan pipeline.Result, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				res, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: cfg})
+				require.NoError(t, err)
+				results <- res
+			}()
+		}
+		statuses := map[string]int{}
+		for i := 0; i < 2; i++ {
+			res := <-results
+			statuses[res.Payloads[0].Status]++
+		}
+		require.Equal(t, map[string]int{pipeline.StatusIngested: 1, pipeline.StatusDuplicate: 1}, statuses)
+		require.EqualValues(t, 3000, rawRows(t, b, "raw.fixture.items"))
+		require.Len(t, keysUnder(t, b.st, "raw/"), 1, "the loser's files are gone")
+	})
+}
+
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	const sentinel = "SENTINEL-4f1c9e2a"
+	forEachBackend(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		var logs bytes.Buffer
+		b.p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		var seen []string
+		for _, mode := range []string{"rows", "problems", "crash", "badbatch", "badconfig"} {
+			res, _ := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"mode": mode, "rows": "2000", "token": sentinel, "payload": mode}})
+			out, err := json.Marshal(res)
+			require.NoError(t, err)
+			seen = append(seen, string(out))
+			run, err := b.meta.GetRun(ctx, res.RunID)
+			require.NoError(t, err)
+			seen = append(seen, run.Error, string(run.Stats))
+			steps, err := b.meta.ListSteps(ctx, res.RunID)
+			require.NoError(t, err)
+			for _, s := range steps {
+				seen = append(seen, string(s.Detail))
+			}
+		}
+		require.NoError(t, b.st.List(ctx, "", func(oi storage.ObjectInfo) error {
+			seen = append(seen, string(readObject(t, b.st, oi.Key)))
+			return nil
+		}))
+		seen = append(seen, logs.String())
+		for _, s := range seen {
+			require.NotContains(t, s, sentinel)
+		}
 	})
 }
