@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -64,14 +65,20 @@ func run(rows int, bin, dir string) error {
 	mb := float64(st.Size()) / 1e6
 	fmt.Printf("input: %s, %d rows, %.0f MB, earnings %s\n\n", input, sum.Rows, mb, sum.Earnings)
 
+	// Each measurement starts with the previous one's writes on disk, so
+	// that background writeback does not steal the next one's CPU.
+	settle := func() { syscall.Sync(); time.Sleep(2 * time.Second) }
+	settle()
 	duck, err := duckdb(input, filepath.Join(dir, "duckdb.parquet"))
 	if err != nil {
 		return fmt.Errorf("duckdb: %w", err)
 	}
+	settle()
 	inproc, err := inProcess(input, filepath.Join(dir, "inprocess.parquet"))
 	if err != nil {
 		return fmt.Errorf("in-process: %w", err)
 	}
+	settle()
 	ours, err := bedrot(bin, input, filepath.Join(dir, "lake"))
 	if err != nil {
 		return fmt.Errorf("bedrot: %w", err)
