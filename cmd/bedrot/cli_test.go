@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/stretchr/testify/require"
@@ -380,4 +381,28 @@ func TestTimeoutStopsTheRun(t *testing.T) {
 	require.Zero(t, rows)
 	runs := c.json("runs")
 	require.Equal(t, "failed", runs["items"].([]any)[0].(map[string]any)["status"])
+}
+
+func TestInterruptMarksTheRunFailed(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.setupLake()
+	p, _ := export(t, t.TempDir(), "DistroKid_big.tsv", exportgen.Options{Rows: 600000, Seed: 6})
+	cmd := exec.Command(c.bin, "ingest", "distrokid", p)
+	cmd.Env = c.env
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.NoError(t, cmd.Start())
+	time.Sleep(400 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, 130, ee.ExitCode(), errb.String())
+	runs := c.json("runs")
+	require.Equal(t, "failed", runs["items"].([]any)[0].(map[string]any)["status"])
+	rows, _ := duck(t, c.lake)
+	require.Zero(t, rows)
+	ls := c.json("ls", "--all")
+	require.Empty(t, ls["items"], "an interrupted run cleans up after itself")
 }

@@ -30,15 +30,15 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	}
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "Error:", ee.err)
-		}
-		return ee.code
+	isExit := errors.As(err, &ee)
+	if !isExit || ee.err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
 	}
-	fmt.Fprintln(os.Stderr, "Error:", err)
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return exitInterrupted
+	case isExit:
+		return ee.code
 	}
 	return exitUsageOrFailure(err)
 }
