@@ -61,6 +61,17 @@ func (b *bundle) install(t *testing.T, bin string) pluginhost.InstallResult {
 	return res[0]
 }
 
+// launchFixture installs and launches the fixture plugin, killed when the
+// test ends.
+func (b *bundle) launchFixture(t *testing.T) *pluginhost.Instance {
+	t.Helper()
+	b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
+	inst, err := b.host.Launch(context.Background(), "source", "fixture")
+	require.NoError(t, err)
+	t.Cleanup(inst.Kill)
+	return inst
+}
+
 func TestInstallRecordsPluginAndLockFile(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -172,10 +183,7 @@ func readRows(t *testing.T, src *sdk.SourceClient, cfg sdk.Config) ([]string, er
 func TestPluginEnvironmentIsCleared(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
-	inst, err := b.host.Launch(context.Background(), "source", "fixture")
-	require.NoError(t, err)
-	defer inst.Kill()
+	inst := b.launchFixture(t)
 	env, err := readRows(t, inst.Source, sdk.Config{"mode": "env", "rows": "1"})
 	require.NoError(t, err)
 	require.NotEmpty(t, env)
@@ -189,12 +197,9 @@ func TestPluginEnvironmentIsCleared(t *testing.T) {
 func TestErrorsKeepTheirKind(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
-	inst, err := b.host.Launch(context.Background(), "source", "fixture")
-	require.NoError(t, err)
-	defer inst.Kill()
+	inst := b.launchFixture(t)
 	require.Equal(t, sdk.KindConfig, sdk.KindOf(inst.Source.Check(context.Background(), sdk.Config{"mode": "badconfig"})))
-	_, err = readRows(t, inst.Source, sdk.Config{"mode": "transient"})
+	_, err := readRows(t, inst.Source, sdk.Config{"mode": "transient"})
 	require.Equal(t, sdk.KindTransient, sdk.KindOf(err))
 	_, err = readRows(t, inst.Source, sdk.Config{"mode": "ratelimit"})
 	var e *sdk.Error
@@ -206,12 +211,9 @@ func TestErrorsKeepTheirKind(t *testing.T) {
 func TestCrashIsReportedAndProcessGone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
-	inst, err := b.host.Launch(context.Background(), "source", "fixture")
-	require.NoError(t, err)
-	defer inst.Kill()
+	inst := b.launchFixture(t)
 	pid := inst.Pid()
-	_, err = readRows(t, inst.Source, sdk.Config{"mode": "crash", "rows": "5000"})
+	_, err := readRows(t, inst.Source, sdk.Config{"mode": "crash", "rows": "5000"})
 	require.Error(t, err)
 	require.Eventually(t, inst.Exited, 5*time.Second, 20*time.Millisecond)
 	described := inst.Describe(err).Error()
@@ -285,9 +287,7 @@ func TestPluginDiesWithKilledHost(t *testing.T) {
 func TestHungPluginIsKilled(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
-	inst, err := b.host.Launch(context.Background(), "source", "fixture")
-	require.NoError(t, err)
+	inst := b.launchFixture(t)
 	pid := inst.Pid()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
