@@ -406,3 +406,40 @@ func TestInterruptMarksTheRunFailed(t *testing.T) {
 	ls := c.json("ls", "--all")
 	require.Empty(t, ls["items"], "an interrupted run cleans up after itself")
 }
+
+func TestThirdPartyPluginInstallsAndRuns(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "bedrot-source-releases")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = "../../examples/source-releases"
+	build.Env = append(os.Environ(), "GOWORK=off")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+	golist := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".")
+	golist.Dir, golist.Env = build.Dir, build.Env
+	list, err := golist.Output()
+	require.NoError(t, err)
+	require.Contains(t, string(list), "github.com/bedrot-label/bedrot/sdk")
+	for _, dep := range strings.Fields(string(list)) {
+		require.False(t, strings.HasPrefix(dep, "github.com/bedrot-label/bedrot/") && !strings.HasPrefix(dep, "github.com/bedrot-label/bedrot/sdk"),
+			"the example must import only the SDK, not %s", dep)
+	}
+
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("plugin", "install", bin)
+	calendar, err := filepath.Abs("../../examples/source-releases/testdata/releases.json")
+	require.NoError(t, err)
+	doc := c.json("ingest", "releases", calendar)
+	require.Equal(t, "succeeded", doc["status"])
+	require.EqualValues(t, 3, doc["rows"])
+
+	db, err := sql.Open("duckdb", "")
+	require.NoError(t, err)
+	defer db.Close()
+	var n int
+	var first string
+	require.NoError(t, db.QueryRow(fmt.Sprintf(`SELECT count(*), min(upc) FROM read_parquet('%s/raw/source=releases/**/*.parquet', hive_partitioning = true)`, c.lake)).Scan(&n, &first))
+	require.Equal(t, 3, n)
+	require.Equal(t, "0190295000000", first)
+}
