@@ -25,6 +25,10 @@ var (
 	// dataset and content identity is already committed. Nothing of the
 	// commit was applied.
 	ErrDuplicateBatch = errors.New("batch already committed")
+	// ErrFenced is returned by a fenced Commit when some of its files are no
+	// longer pending for its run: a sweeper judged the run dead and claimed
+	// them (and may have deleted them). Nothing of the commit was applied.
+	ErrFenced = errors.New("files were claimed by a sweeper: the run lost its lease")
 	// ErrLeaseHeld is returned by LockRun when the run's lease is already
 	// held, by this process or another.
 	ErrLeaseHeld = errors.New("run lease already held")
@@ -116,6 +120,10 @@ type Commit struct {
 	Batches []Batch
 	Files   []File
 	States  []StreamState
+	// Fenced requires every file of the commit to be still pending for
+	// RunID; the pending entries are the fence between a run and the
+	// sweepers of other processes (see ClaimPending).
+	Fenced bool
 	// Replace makes an existing batch with the same dataset and ID give way:
 	// its files leave the manifest in the same transaction (replay uses this)
 	// instead of Commit failing with ErrDuplicateBatch.
@@ -175,6 +183,10 @@ type Store interface {
 	// DropPending forgets pending files (after the caller deleted them).
 	DropPending(ctx context.Context, keys ...string) error
 	ListPending(ctx context.Context) ([]Pending, error)
+	// ClaimPending removes a pending entry for a sweeper and reports whether
+	// it was still there. Once claimed, a fenced Commit of its run fails, so
+	// the sweeper may delete the file.
+	ClaimPending(ctx context.Context, key string) (claimed bool, err error)
 
 	// HasBatch reports whether the dataset already holds the batch.
 	HasBatch(ctx context.Context, dataset, batchID string) (bool, error)

@@ -114,7 +114,7 @@ func (r *runner) dropCommitted(ctx context.Context) error {
 
 func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 	src := r.req.Source
-	c := metastore.Commit{RunID: r.runID, Replace: r.replay != nil}
+	c := metastore.Commit{RunID: r.runID, Replace: r.replay != nil, Fenced: true}
 	meta := landingMetadata{Source: src, Batch: r.landing, RunID: r.runID, Started: r.start, Landed: r.p.now(),
 		Plugin: pluginMetadata{Name: r.inst.Plugin.Name, Version: r.inst.Plugin.Version, SHA256: r.inst.Plugin.SHA256,
 			ProtocolVersion: r.inst.Plugin.ProtocolVersion},

@@ -369,3 +369,36 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	})
 }
+
+// A run whose pending files a sweeper claimed (it judged the run dead, say
+// after its lease connection dropped) must not commit: its manifest would
+// list files the sweeper deletes.
+func TestRunFencedBySweeperDoesNotCommit(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		claimed := make(chan int, 1)
+		go func() {
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				pending, err := b.meta.ListPending(ctx)
+				if err != nil || len(pending) < 2 {
+					continue
+				}
+				n := 0
+				for _, pf := range pending {
+					if ok, _ := b.meta.ClaimPending(ctx, pf.Key); ok {
+						n++
+					}
+				}
+				claimed <- n
+				return
+			}
+			claimed <- 0
+		}()
+		res, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"mode": "slow", "rows": "30000"}})
+		require.Positive(t, <-claimed)
+		require.ErrorIs(t, err, metastore.ErrFenced)
+		require.Equal(t, metastore.RunFailed, res.Status)
+		requireNothingVisible(t, b)
+	})
+}

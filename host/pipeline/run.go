@@ -191,18 +191,22 @@ func (p *Pipeline) Sweep(ctx context.Context) (int, error) {
 		if a {
 			continue
 		}
+		// Claiming the pending entry fences the run: should it be alive
+		// after all (a lost lease), its commit now fails instead of listing
+		// a file deleted here.
+		claimed, err := p.Meta.ClaimPending(ctx, pf.Key)
+		if err != nil {
+			return deleted, err
+		}
 		listed, err := p.Meta.FileListed(ctx, pf.Key)
 		if err != nil {
 			return deleted, err
 		}
-		if !listed {
+		if claimed && !listed {
 			if err := p.Store.Delete(ctx, pf.Key); err != nil {
-				return deleted, fmt.Errorf("failed to delete debris %s: %w", pf.Key, err)
+				return deleted, fmt.Errorf("failed to delete debris %s (no longer tracked; delete it by hand): %w", pf.Key, err)
 			}
 			deleted++
-		}
-		if err := p.Meta.DropPending(ctx, pf.Key); err != nil {
-			return deleted, err
 		}
 	}
 	for _, id := range dead {

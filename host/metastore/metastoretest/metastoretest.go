@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"CommitEmpty":               testCommitEmpty,
 		"CommitConcurrentSameBatch": testCommitConcurrentSameBatch,
 		"CommitConcurrentDistinct":  testCommitConcurrentDistinct,
+		"CommitFencedBySweeper":     testCommitFencedBySweeper,
 		"States":                    testStates,
 		"CanceledContext":           testCanceledContext,
 	}
@@ -863,4 +865,45 @@ func newID(prefix string) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // never fails
 	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// testCommitFencedBySweeper: a sweeper that claims one pending file of a run
+// makes the run's fenced commit fail whole; an unclaimed run commits.
+func testCommitFencedBySweeper(t *testing.T, s metastore.Store) {
+	ctx := t.Context()
+	files := func(run string) []metastore.File {
+		return []metastore.File{
+			{Dataset: "raw.src.items", Key: "raw/" + run + "-0.parquet", Size: 1, SHA256: strings.Repeat("a", 64), BatchID: run},
+			{Dataset: "raw.src.items", Key: "raw/" + run + "-1.parquet", Size: 1, SHA256: strings.Repeat("b", 64), BatchID: run},
+		}
+	}
+	for _, run := range []string{"fenced", "free"} {
+		for _, f := range files(run) {
+			require.NoError(t, s.AddPending(ctx, run, f.Key))
+		}
+	}
+	claimed, err := s.ClaimPending(ctx, "raw/fenced-1.parquet")
+	require.NoError(t, err)
+	require.True(t, claimed)
+	claimed, err = s.ClaimPending(ctx, "raw/fenced-1.parquet")
+	require.NoError(t, err)
+	require.False(t, claimed, "a pending file is claimed once")
+
+	_, err = s.Commit(ctx, metastore.Commit{RunID: "fenced", Fenced: true, Files: files("fenced"),
+		Batches: []metastore.Batch{{Dataset: "raw.src.items", ID: "fenced"}}})
+	require.ErrorIs(t, err, metastore.ErrFenced)
+	listed, err := s.FileListed(ctx, "raw/fenced-0.parquet")
+	require.NoError(t, err)
+	require.False(t, listed, "a fenced commit applies nothing")
+	have, err := s.HasBatch(ctx, "raw.src.items", "fenced")
+	require.NoError(t, err)
+	require.False(t, have)
+
+	_, err = s.Commit(ctx, metastore.Commit{RunID: "free", Fenced: true, Files: files("free"),
+		Batches: []metastore.Batch{{Dataset: "raw.src.items", ID: "free"}}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"raw/fenced-0.parquet"}, pendingKeys(t, s), "only the fenced run's unclaimed file stays pending")
+	claimed, err = s.ClaimPending(ctx, "raw/free-0.parquet")
+	require.NoError(t, err)
+	require.False(t, claimed, "a committed file is no longer pending")
 }

@@ -66,6 +66,45 @@ func (s *store) DropPending(ctx context.Context, keys ...string) error {
 	return nil
 }
 
+// consumePending drops the run's pending entries of keys and fails with
+// ErrFenced unless every one of them was still there.
+func (s *store) consumePending(ctx context.Context, tx *sql.Tx, runID string, keys []string) error {
+	var consumed int64
+	for chunk := range slices.Chunk(keys, maxRowsPerStatement) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, runID)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_files WHERE run_id = `+s.param(1)+` AND object_key IN (`+s.inListFrom(2, len(chunk))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("failed to consume %d pending files of run %q: %w", len(chunk), runID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("failed to consume pending files of run %q: %w", runID, err)
+		}
+		consumed += n
+	}
+	if consumed != int64(len(keys)) {
+		return fmt.Errorf("failed to commit run %q: %d of its %d files are no longer pending: %w", runID, int64(len(keys))-consumed, len(keys), metastore.ErrFenced)
+	}
+	return nil
+}
+
+// ClaimPending removes a pending entry and reports whether it was there.
+func (s *store) ClaimPending(ctx context.Context, key string) (bool, error) {
+	res, err := s.wdb.ExecContext(ctx, `DELETE FROM pending_files WHERE object_key = $1`, key)
+	if err != nil {
+		return false, fmt.Errorf("failed to claim pending file %q: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("failed to claim pending file %q: %w", key, err)
+	}
+	return n == 1, nil
+}
+
 func (s *store) dropPending(ctx context.Context, tx *sql.Tx, keys []string) error {
 	for chunk := range slices.Chunk(keys, maxRowsPerStatement) {
 		args := make([]any, len(chunk))
@@ -202,7 +241,11 @@ func (s *store) Commit(ctx context.Context, c metastore.Commit) ([]metastore.Fil
 	for i, f := range c.Files {
 		keys[i] = f.Key
 	}
-	if err := s.dropPending(ctx, tx, keys); err != nil {
+	if c.Fenced {
+		if err := s.consumePending(ctx, tx, c.RunID, keys); err != nil {
+			return nil, err
+		}
+	} else if err := s.dropPending(ctx, tx, keys); err != nil {
 		return nil, err
 	}
 

@@ -44,3 +44,24 @@ func (s *store) valuesList(n, cols int) string {
 func (s *store) inList(n int) string {
 	return strings.TrimSuffix(strings.TrimPrefix(s.valuesList(1, n), "("), ")")
 }
+
+// param is placeholder i (1-based) in this dialect's list form: "$i" on
+// PostgreSQL, "?" on SQLite (where the statement must then use only "?").
+func (s *store) param(i int) string {
+	if s.dialect == DialectSQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(i)
+}
+
+// inListFrom is n placeholders numbered from start, comma-separated.
+func (s *store) inListFrom(start, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.param(start + i))
+	}
+	return b.String()
+}
