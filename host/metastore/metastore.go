@@ -29,6 +29,9 @@ var (
 	// longer pending for its run: a sweeper judged the run dead and claimed
 	// them (and may have deleted them). Nothing of the commit was applied.
 	ErrFenced = errors.New("files were claimed by a sweeper: the run lost its lease")
+	// ErrKeyTaken is returned by AddPending when another run has already
+	// announced one of the keys. Nothing was announced.
+	ErrKeyTaken = errors.New("key already announced by another run")
 	// ErrLeaseHeld is returned by LockRun when the run's lease is already
 	// held, by this process or another.
 	ErrLeaseHeld = errors.New("run lease already held")
@@ -178,7 +181,10 @@ type Store interface {
 	// RunAlive reports whether some process holds the run's lease.
 	RunAlive(ctx context.Context, runID string) (bool, error)
 
-	// AddPending announces files about to be written by a run.
+	// AddPending announces files about to be written by a run. An
+	// announcement reserves the key: if another run announced one of them,
+	// it returns ErrKeyTaken (wrapped) and announces none. Announcing a key
+	// the run already announced is harmless.
 	AddPending(ctx context.Context, runID string, keys ...string) error
 	// DropPending forgets pending files (after the caller deleted them).
 	DropPending(ctx context.Context, keys ...string) error

@@ -54,6 +54,17 @@ func (r *runner) publicConfig() map[string]string {
 
 // commit makes the run's data visible in one metastore transaction.
 func (r *runner) commit(ctx context.Context) error {
+	if err := r.commitOnce(ctx); err != nil {
+		return err
+	}
+	if r.res.Landing == "" {
+		// Nothing landed: give the reserved landing folder back.
+		return r.p.Meta.DropPending(ctx, r.landing+"/"+zone.MetadataName)
+	}
+	return nil
+}
+
+func (r *runner) commitOnce(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		c, err := r.buildCommit(ctx)
 		if err != nil {

@@ -318,23 +318,48 @@ func TestConcurrentIngestsOfTheSameContentCommitOnce(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *bundle) {
 		ctx := context.Background()
 		cfg := sdk.Config{"rows": "3000", "payload": "the same export"}
-		results := make(chan pipeline.Result, 2)
+		type outcome struct {
+			res pipeline.Result
+			err error
+		}
+		results := make(chan outcome, 2)
 		for i := 0; i < 2; i++ {
 			go func() {
 				res, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: cfg})
-				require.NoError(t, err)
-				results <- res
+				results <- outcome{res, err}
 			}()
 		}
 		statuses := map[string]int{}
 		for i := 0; i < 2; i++ {
-			res := <-results
-			statuses[res.Payloads[0].Status]++
+			o := <-results
+			require.NoError(t, o.err)
+			statuses[o.res.Payloads[0].Status]++
 		}
 		require.Equal(t, map[string]int{pipeline.StatusIngested: 1, pipeline.StatusDuplicate: 1}, statuses)
 		require.EqualValues(t, 3000, rawRows(t, b, "raw.fixture.items"))
 		require.Len(t, keysUnder(t, b.st, "raw/"), 1, "the loser's files are gone")
+		requireManifestIntact(t, b)
 	})
+}
+
+// requireManifestIntact checks that every file a manifest lists is stored
+// with the size the manifest records.
+func requireManifestIntact(t *testing.T, b *bundle) {
+	t.Helper()
+	ctx := context.Background()
+	datasets, err := b.meta.ListDatasets(ctx)
+	require.NoError(t, err)
+	for _, d := range datasets {
+		files, err := b.meta.ListFiles(ctx, d)
+		require.NoError(t, err)
+		for _, f := range files {
+			oi, err := b.st.Stat(ctx, f.Key)
+			require.NoError(t, err, "%s lists %s, which storage lacks", d, f.Key)
+			if f.Size > 0 {
+				require.Equal(t, f.Size, oi.Size, f.Key)
+			}
+		}
+	}
 }
 
 func TestSecretsNeverLeak(t *testing.T) {

@@ -71,10 +71,10 @@ func (r *runner) announce(ctx context.Context, key string) error {
 	if r.known[key] {
 		return nil
 	}
-	r.known[key] = true
 	if err := r.p.Meta.AddPending(ctx, r.runID, key); err != nil {
 		return fmt.Errorf("failed to announce %s: %w", key, err)
 	}
+	r.known[key] = true
 	r.mu.Lock()
 	r.written = append(r.written, key)
 	r.mu.Unlock()
@@ -143,7 +143,9 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 	r.payloads = map[string]*payloadState{}
 	r.states = map[string][]byte{}
-	r.landing = r.landingFolder(ctx)
+	if r.landing, err = r.landingFolder(ctx); err != nil {
+		return err
+	}
 	if err := r.step(ctx, "extract", func() error { return r.read(ctx, state) }); err != nil {
 		return err
 	}
@@ -162,18 +164,30 @@ func (r *runner) step(ctx context.Context, name string, fn func() error) error {
 	return err
 }
 
-// landingFolder picks the batch folder for this run's minute; if another
-// batch already landed in the same minute, a suffix keeps them apart.
-func (r *runner) landingFolder(ctx context.Context) string {
+// landingFolder reserves the batch folder for this run's minute by
+// announcing its _metadata.json. If another batch landed in the same minute,
+// or another run holds the folder, a suffix keeps them apart.
+func (r *runner) landingFolder(ctx context.Context) (string, error) {
 	base := zone.LandingBatch(r.req.Source, r.start)
 	dir := base
-	for i := 2; i < 100; i++ {
-		if _, err := r.p.Store.Stat(ctx, dir+"/"+zone.MetadataName); errors.Is(err, storage.ErrNotFound) {
-			return dir
+	for i := 2; i < 1000; i++ {
+		key := dir + "/" + zone.MetadataName
+		_, err := r.p.Store.Stat(ctx, key)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			err := r.announce(ctx, key)
+			if err == nil {
+				return dir, nil
+			}
+			if !errors.Is(err, metastore.ErrKeyTaken) {
+				return "", err
+			}
+		case err != nil:
+			return "", fmt.Errorf("failed to choose the landing folder: %w", err)
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
 	}
-	return base + "-" + r.runID
+	return "", fmt.Errorf("failed to choose the landing folder: %s and 998 others are taken", base)
 }
 
 func (r *runner) read(ctx context.Context, state map[string][]byte) error {

@@ -388,7 +388,9 @@ func testPending(t *testing.T, s metastore.Store) {
 	before := stamp()
 	require.NoError(t, s.AddPending(ctx, "run-1", "raw/a.parquet", "raw/b.parquet"))
 	require.NoError(t, s.AddPending(ctx, "run-2", "raw/c.parquet"))
-	require.NoError(t, s.AddPending(ctx, "run-2", "raw/a.parquet"), "announcing a pending key again is harmless")
+	require.ErrorIs(t, s.AddPending(ctx, "run-2", "raw/d.parquet", "raw/a.parquet"), metastore.ErrKeyTaken,
+		"an announcement reserves the key")
+	require.NoError(t, s.AddPending(ctx, "run-1", "raw/a.parquet"), "announcing its own key again is harmless")
 	require.NoError(t, s.AddPending(ctx, "run-1"))
 	require.Error(t, s.AddPending(ctx, "run-1", ""))
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,8 +15,9 @@ import (
 
 const fileColumns = `dataset, object_key, size, sha256, row_count, batch_id, run_id, meta, added_at`
 
-// AddPending announces files about to be written by a run. Keys already
-// pending are left as they are.
+// AddPending announces files about to be written by a run, reserving the
+// keys: a key another run announced first fails the whole call with
+// metastore.ErrKeyTaken.
 func (s *store) AddPending(ctx context.Context, runID string, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
@@ -39,6 +41,20 @@ func (s *store) AddPending(ctx context.Context, runID string, keys ...string) er
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_files (object_key, run_id, created_at)
 			VALUES `+s.valuesList(len(chunk), 3)+` ON CONFLICT (object_key) DO NOTHING`, args...); err != nil {
 			return fmt.Errorf("failed to add %d pending files of run %q: %w", len(chunk), runID, err)
+		}
+		owned := make([]any, 0, len(chunk)+1)
+		owned = append(owned, runID)
+		for _, k := range chunk {
+			owned = append(owned, k)
+		}
+		var taken string
+		err := tx.QueryRowContext(ctx, `SELECT object_key FROM pending_files WHERE run_id <> `+s.param(1)+
+			` AND object_key IN (`+s.inListFrom(2, len(chunk))+`) LIMIT 1`, owned...).Scan(&taken)
+		switch {
+		case err == nil:
+			return fmt.Errorf("failed to add pending files of run %q: %q: %w", runID, taken, metastore.ErrKeyTaken)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("failed to add pending files of run %q: %w", runID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
