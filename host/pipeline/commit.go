@@ -58,8 +58,13 @@ func (r *runner) commit(ctx context.Context) error {
 		return err
 	}
 	if r.res.Landing == "" {
-		// Nothing landed: give the reserved landing folder back.
-		return r.p.Meta.DropPending(ctx, r.landing+"/"+zone.MetadataName)
+		// Nothing landed: give the reserved landing folder back (and drop a
+		// _metadata.json an attempt that lost a duplicate race wrote).
+		key := r.landing + "/" + zone.MetadataName
+		if err := r.p.Store.Delete(ctx, key); err != nil {
+			return fmt.Errorf("failed to delete the unused %s: %w", key, err)
+		}
+		return r.p.Meta.DropPending(ctx, key)
 	}
 	return nil
 }
@@ -125,6 +130,7 @@ func (r *runner) dropCommitted(ctx context.Context) error {
 
 func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 	src := r.req.Source
+	r.res.Landing = "" // set again below if this attempt lands anything
 	c := metastore.Commit{RunID: r.runID, Replace: r.replay != nil, Fenced: true}
 	meta := landingMetadata{Source: src, Batch: r.landing, RunID: r.runID, Started: r.start, Landed: r.p.now(),
 		Plugin: pluginMetadata{Name: r.inst.Plugin.Name, Version: r.inst.Plugin.Version, SHA256: r.inst.Plugin.SHA256,

@@ -339,6 +339,14 @@ func TestConcurrentIngestsOfTheSameContentCommitOnce(t *testing.T) {
 		require.EqualValues(t, 3000, rawRows(t, b, "raw.fixture.items"))
 		require.Len(t, keysUnder(t, b.st, "raw/"), 1, "the loser's files are gone")
 		requireManifestIntact(t, b)
+		for _, key := range keysUnder(t, b.st, "landing/") {
+			listed, err := b.meta.FileListed(ctx, key)
+			require.NoError(t, err)
+			require.True(t, listed, "%s is in storage but in no manifest", key)
+		}
+		pending, err := b.meta.ListPending(ctx)
+		require.NoError(t, err)
+		require.Empty(t, pending)
 	})
 }
 
