@@ -173,7 +173,7 @@ func printResult(g *globals, res pipeline.Result) {
 		case pipeline.StatusDuplicate:
 			fmt.Fprintf(w, "  skipped      %s: already in the lake (sha256 %s)\n", p.Name, short(p.SHA256))
 		case pipeline.StatusQuarantined:
-			fmt.Fprintf(w, "  QUARANTINED  %s: %d problem(s); kept in %s\n", p.Name, len(p.Problems), p.Key)
+			fmt.Fprintf(w, "  QUARANTINED  %s: %d problem(s); kept in %s (reasons in %s.reason.json)\n", p.Name, len(p.Problems), p.Key, p.Key)
 			for i, pr := range p.Problems {
 				if i == 20 {
 					fmt.Fprintf(w, "                 … %d more in %s.reason.json\n", len(p.Problems)-20, p.Key)

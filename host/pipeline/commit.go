@@ -162,7 +162,7 @@ func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 				}
 			}
 		case StatusQuarantined:
-			if r.replay != nil || ps.result.Key == "(already quarantined)" {
+			if r.replay != nil || ps.alreadyQuarantined {
 				continue
 			}
 			landed++

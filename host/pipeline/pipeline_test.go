@@ -435,3 +435,22 @@ func TestRunFencedBySweeperDoesNotCommit(t *testing.T) {
 		requireNothingVisible(t, b)
 	})
 }
+
+func TestSameBadPayloadPointsAtItsQuarantine(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		cfg := sdk.Config{"mode": "problems", "rows": "100"}
+		first, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: cfg})
+		require.NoError(t, err)
+		again, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: cfg})
+		require.NoError(t, err)
+		require.Equal(t, metastore.RunPartial, again.Status)
+		require.Equal(t, first.Payloads[0].Key, again.Payloads[0].Key, "the second run points at the first quarantined copy")
+		files, err := b.meta.ListFiles(ctx, zone.QuarantineDataset("fixture"))
+		require.NoError(t, err)
+		require.Len(t, files, 2, "quarantined once")
+		requireManifestIntact(t, b)
+		require.Len(t, keysUnder(t, b.st, "landing/"), 3, "the quarantined file, its reason and the first run's metadata")
+	})
+}

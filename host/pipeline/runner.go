@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,8 +61,10 @@ type payloadState struct {
 	size     int64
 	ended    bool
 	discard  bool
-	result   PayloadResult
-	raws     map[string]*rawWriter
+	// alreadyQuarantined: an earlier run quarantined the same content.
+	alreadyQuarantined bool
+	result             PayloadResult
+	raws               map[string]*rawWriter
 }
 
 func (r *runner) announce(ctx context.Context, key string) error {
@@ -539,7 +542,9 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	}
 	qkey := r.landing + "/" + zone.QuarantineDir + "/" + zone.PayloadName(ps.name)
 	if have {
-		ps.result.Key = "(already quarantined)"
+		// The same bad file was quarantined before: point at that copy.
+		ps.alreadyQuarantined = true
+		ps.result.Key = r.quarantinedKey(ctx, ps.sha)
 		if err := r.p.Store.Delete(ctx, ps.key); err == nil {
 			_ = r.p.Meta.DropPending(ctx, ps.key)
 		}
@@ -569,6 +574,19 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 		return fmt.Errorf("failed to write quarantine reason for %s: %w", ps.name, err)
 	}
 	return nil
+}
+
+// quarantinedKey finds where an earlier run quarantined this content.
+func (r *runner) quarantinedKey(ctx context.Context, sha string) string {
+	files, err := r.p.Meta.ListFiles(ctx, zone.QuarantineDataset(r.req.Source))
+	if err == nil {
+		for _, f := range files {
+			if f.BatchID == sha && !strings.HasSuffix(f.Key, ".reason.json") {
+				return f.Key
+			}
+		}
+	}
+	return ""
 }
 
 func copyObject(ctx context.Context, st storage.Store, from, to string) error {
