@@ -32,65 +32,65 @@ const EnvPrefix = "BEDROT_"
 type Config struct {
 	// Lake is the lake folder (embedded default), and the home of the
 	// SQLite metastore and installed plugins when no other place is set.
-	Lake     string         `koanf:"lake"`
-	Storage  StorageConfig  `koanf:"storage"`
-	Database DatabaseConfig `koanf:"database"`
-	Plugins  PluginsConfig  `koanf:"plugins"`
-	Log      LogConfig      `koanf:"log"`
+	Lake     string         `koanf:"lake" json:"lake"`
+	Storage  StorageConfig  `koanf:"storage" json:"storage"`
+	Database DatabaseConfig `koanf:"database" json:"database"`
+	Plugins  PluginsConfig  `koanf:"plugins" json:"plugins"`
+	Log      LogConfig      `koanf:"log" json:"log"`
 	// Sources holds each source's plugin configuration, by source name.
-	Sources map[string]SourceConfig `koanf:"sources"`
+	Sources map[string]SourceConfig `koanf:"sources" json:"sources"`
 }
 
 // StorageConfig chooses the object store.
 type StorageConfig struct {
 	// Backend is "folder" (the lake folder) or "s3" (MinIO or S3).
-	Backend string   `koanf:"backend"`
-	S3      S3Config `koanf:"s3"`
+	Backend string   `koanf:"backend" json:"backend"`
+	S3      S3Config `koanf:"s3" json:"s3"`
 }
 
 // S3Config configures S3-compatible storage (path-style addressing).
 type S3Config struct {
-	Endpoint  string `koanf:"endpoint"`
-	Bucket    string `koanf:"bucket"`
-	Prefix    string `koanf:"prefix"`
-	Region    string `koanf:"region"`
-	AccessKey string `koanf:"access_key"`
-	SecretKey string `koanf:"secret_key"`
-	UseSSL    bool   `koanf:"use_ssl"`
+	Endpoint  string `koanf:"endpoint" json:"endpoint"`
+	Bucket    string `koanf:"bucket" json:"bucket"`
+	Prefix    string `koanf:"prefix" json:"prefix"`
+	Region    string `koanf:"region" json:"region"`
+	AccessKey string `koanf:"access_key" json:"access_key"`
+	SecretKey string `koanf:"secret_key" json:"secret_key"`
+	UseSSL    bool   `koanf:"use_ssl" json:"use_ssl"`
 }
 
 // DatabaseConfig chooses the metastore.
 type DatabaseConfig struct {
 	// URL of a PostgreSQL database; empty means SQLite.
-	URL string `koanf:"url"`
+	URL string `koanf:"url" json:"url"`
 	// Schema in PostgreSQL (default: the URL's search_path).
-	Schema string `koanf:"schema"`
+	Schema string `koanf:"schema" json:"schema"`
 	// SQLitePath is the SQLite file (default <lake>/.bedrot/bedrot.db).
-	SQLitePath string `koanf:"sqlite_path"`
+	SQLitePath string `koanf:"sqlite_path" json:"sqlite_path"`
 }
 
 // PluginsConfig configures plugin management.
 type PluginsConfig struct {
 	// Dir holds installed binaries (default <lake>/.bedrot/plugins).
-	Dir string `koanf:"dir"`
+	Dir string `koanf:"dir" json:"dir"`
 	// LogLevel is passed to plugins.
-	LogLevel string `koanf:"log_level"`
+	LogLevel string `koanf:"log_level" json:"log_level"`
 	// IdleTimeout stops a plugin that sends nothing for this long.
-	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	IdleTimeout time.Duration `koanf:"idle_timeout" json:"idle_timeout"`
 }
 
 // LogConfig configures the host's own logs (on stderr).
 type LogConfig struct {
-	Level  string `koanf:"level"`
-	Format string `koanf:"format"` // text or json
+	Level  string `koanf:"level" json:"level"`
+	Format string `koanf:"format" json:"format"` // text or json
 }
 
 // SourceConfig is one source's settings.
 type SourceConfig struct {
 	// Plugin is the source plugin's name (default: the source name).
-	Plugin string `koanf:"plugin"`
+	Plugin string `koanf:"plugin" json:"plugin"`
 	// Config is passed to the plugin.
-	Config map[string]string `koanf:"config"`
+	Config map[string]string `koanf:"config" json:"config"`
 }
 
 // Default returns the defaults.

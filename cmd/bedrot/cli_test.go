@@ -443,3 +443,15 @@ func TestThirdPartyPluginInstallsAndRuns(t *testing.T) {
 	require.Equal(t, 3, n)
 	require.Equal(t, "0190295000000", first)
 }
+
+func TestConfigShowsLayersAndHidesSecrets(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "BEDROT_STORAGE_S3_SECRET_KEY=SENTINEL-s3", "BEDROT_DATABASE_URL=postgres://bedrot:SENTINEL-pw@db/bedrot",
+		"BEDROT_SOURCES__SPOTIFY__CONFIG__CLIENT_SECRET=SENTINEL-spotify", "BEDROT_SOURCES__SPOTIFY__CONFIG__MARKET=NL")
+	r := c.run("config", "--log-level", "debug")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, r.stdout, "SENTINEL")
+	require.Contains(t, r.stdout, "REDACTED")
+	require.Contains(t, r.stdout, `"NL"`)
+	require.Contains(t, r.stdout, `"debug"`, "flags are the top layer")
+}
