@@ -149,8 +149,6 @@ func tsv(lines ...[]string) string {
 var (
 	hdr15 = []string{"Date Inserted", "Reporting Date", "Sale Month", "Store", "Artist", "Title", "ISRC", "UPC", "Quantity",
 		"Team Percentage", "Source Type", "Country of Sale", "Songwriter Royalties Withheld (USD)", "Earnings (USD)", "Recoup (USD)"}
-	hdr13 = []string{"Reporting Date", "Sale Month", "Store", "Artist", "Title", "ISRC", "UPC", "Quantity",
-		"Team Percentage", "Song/Album", "Country of Sale", "Songwriter Royalties Withheld", "Earnings (USD)"}
 )
 
 // row15 builds a 15-column row from a base, with overrides by column name.

@@ -496,7 +496,7 @@ func parseSaleMonth(raw []byte) (days int32, repaired bool, e valueErr) {
 	}
 	// YYYY-MM or YYYY-M, or YYYY/MM.
 	if len(b) >= 6 && len(b) <= 7 && isDigit(b[0]) && (b[4] == '-' || b[4] == '/') {
-		y, i, ok1 := num(b, 0, 4, 4)
+		y, _, ok1 := num(b, 0, 4, 4)
 		m, i, ok2 := num(b, 5, 1, 2)
 		if ok1 && ok2 && i == len(b) && validDate(y, m, 1) {
 			return daysFromCivil(y, m, 1), len(b) != 7 || b[4] != '-', errNone
