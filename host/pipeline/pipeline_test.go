@@ -243,6 +243,7 @@ func TestFailedRunsLeaveNothing(t *testing.T) {
 	}{
 		"crash":     {sdk.Config{"mode": "crash", "rows": "5000"}, "fixture crashed on purpose"},
 		"hang":      {sdk.Config{"mode": "hang"}, "idle timeout"},
+		"hangcheck": {sdk.Config{"mode": "hangcheck"}, "idle timeout"},
 		"badbatch":  {sdk.Config{"mode": "badbatch", "rows": "1500"}, "malformed batch"},
 		"badconfig": {sdk.Config{"mode": "badconfig"}, "configuration error"},
 	}

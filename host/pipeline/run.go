@@ -88,6 +88,13 @@ func (p *Pipeline) now() time.Time {
 	return time.Now().UTC()
 }
 
+func (p *Pipeline) idleTimeout() time.Duration {
+	if p.IdleTimeout > 0 {
+		return p.IdleTimeout
+	}
+	return 2 * time.Minute
+}
+
 func (p *Pipeline) logger() *slog.Logger {
 	if p.Logger != nil {
 		return p.Logger

@@ -123,11 +123,24 @@ func (r *runner) execute(ctx context.Context) error {
 	defer inst.Kill()
 	r.log.Info("plugin started", "plugin", inst.Plugin.Name, "version", inst.Plugin.Version, "pid", inst.Pid())
 
-	if err := r.step(ctx, "check", func() error { return inst.Source.Check(ctx, r.req.Config) }); err != nil {
+	// Check and Discover answer within the idle timeout, or the plugin is
+	// considered hung.
+	call := func(fn func(context.Context) error) func() error {
+		return func() error {
+			cctx, cancel := context.WithTimeoutCause(ctx, r.p.idleTimeout(), fmt.Errorf("%w (%s); the plugin was stopped", errIdle, r.p.idleTimeout()))
+			defer cancel()
+			err := fn(cctx)
+			if cause := context.Cause(cctx); err != nil && cause != nil && ctx.Err() == nil {
+				return cause
+			}
+			return err
+		}
+	}
+	if err := r.step(ctx, "check", call(func(c context.Context) error { return inst.Source.Check(c, r.req.Config) })); err != nil {
 		return inst.Describe(err)
 	}
 	var streams []sdk.Stream
-	if err := r.step(ctx, "discover", func() (err error) { streams, err = inst.Source.Discover(ctx, r.req.Config); return }); err != nil {
+	if err := r.step(ctx, "discover", call(func(c context.Context) (err error) { streams, err = inst.Source.Discover(c, r.req.Config); return })); err != nil {
 		return inst.Describe(err)
 	}
 	r.streams = map[string]sdk.Stream{}
@@ -194,10 +207,7 @@ func (r *runner) landingFolder(ctx context.Context) (string, error) {
 }
 
 func (r *runner) read(ctx context.Context, state map[string][]byte) error {
-	idle := r.p.IdleTimeout
-	if idle == 0 {
-		idle = 2 * time.Minute
-	}
+	idle := r.p.idleTimeout()
 	readCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	timer := time.AfterFunc(idle, func() { cancel(fmt.Errorf("%w (%s); the plugin was stopped", errIdle, idle)) })

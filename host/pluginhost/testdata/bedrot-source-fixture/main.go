@@ -27,6 +27,9 @@ var stream = sdk.Stream{
 type source struct{ sdk.UnimplementedSource }
 
 func (source) Check(_ context.Context, cfg sdk.Config) error {
+	if cfg["mode"] == "hangcheck" {
+		time.Sleep(time.Hour)
+	}
 	if cfg["mode"] == "badconfig" {
 		return sdk.ConfigError(fmt.Errorf("mode: badconfig is rejected"))
 	}
