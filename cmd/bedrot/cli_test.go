@@ -455,3 +455,25 @@ func TestConfigShowsLayersAndHidesSecrets(t *testing.T) {
 	require.Contains(t, r.stdout, `"NL"`)
 	require.Contains(t, r.stdout, `"debug"`, "flags are the top layer")
 }
+
+func TestRelativeLakeWorksFromAnotherDirectory(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	plugin := plugintest.Build(t, "plugins/distrokid/cmd/bedrot-source-distrokid")
+	home := t.TempDir()
+	run := func(dir string, args ...string) string {
+		cmd := exec.Command(c.bin, args...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	work := t.TempDir()
+	run(work, "init", "--lake", "lake")
+	run(work, "plugin", "install", "--lake", "lake", plugin)
+	example, err := filepath.Abs("../../examples/distrokid/DistroKid_current15_quoted_utf8.tsv")
+	require.NoError(t, err)
+	out := run(t.TempDir(), "ingest", "--lake", filepath.Join(work, "lake"), "distrokid", example)
+	require.Contains(t, out, "Total: 60 rows")
+}

@@ -90,8 +90,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 		level = hclog.Warn
 	}
 	st := l.Store
+	// Installed binaries are recorded by absolute path, so that the lake
+	// works from any working directory.
+	pluginDir, err := filepath.Abs(cfg.PluginDir())
+	if err != nil {
+		return nil, fmt.Errorf("failed to resolve the plugin folder: %w", err)
+	}
 	l.Plugins = pluginhost.New(pluginhost.Config{
-		Dir:      cfg.PluginDir(),
+		Dir:      pluginDir,
 		Env:      opts.PluginEnv,
 		LogLevel: cfg.Plugins.LogLevel,
 		Logger:   hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: level, Output: os.Stderr}),

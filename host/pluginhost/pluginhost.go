@@ -231,6 +231,9 @@ func (h *Host) Launch(ctx context.Context, kind, name string) (*Instance, error)
 	if err != nil {
 		return nil, err
 	}
+	if _, err := os.Stat(p.Path); err != nil {
+		return nil, fmt.Errorf("%w: plugin %s/%s is recorded but its binary is gone (%v); reinstall it with `bedrot plugin install`", ErrNotInstalled, kind, name, err)
+	}
 	inst, err := h.start(ctx, p)
 	if err != nil {
 		return nil, err

@@ -302,3 +302,13 @@ func TestHungPluginIsKilled(t *testing.T) {
 	require.False(t, processAlive(pid), "a hung plugin must be gone after Kill")
 	require.Positive(t, inst.PeakRSS())
 }
+
+func TestMissingBinaryIsReportedAsNotInstalled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.install(t, plugintest.Fixture(t, "bedrot-source-fixture"))
+	require.NoError(t, os.Remove(res.Plugin.Path))
+	_, err := b.host.Launch(context.Background(), "source", "fixture")
+	require.ErrorIs(t, err, pluginhost.ErrNotInstalled)
+	require.ErrorContains(t, err, "binary is gone")
+}
