@@ -39,8 +39,12 @@ line named, and nothing of it reaches raw (exit code 3).`,
 				if err != nil {
 					return err
 				}
-				if _, err := os.Stat(abs); err != nil {
+				fi, err := os.Stat(abs)
+				if err != nil {
 					return usageError("cannot read %s: %v", p, err)
+				}
+				if fi.IsDir() {
+					return usageError("%s is a folder: name the files (%s/*.tsv), or set it as the source's inbox and use `bedrot run %s`", p, p, source)
 				}
 				paths = append(paths, abs)
 			}

@@ -62,7 +62,7 @@ func usageError(format string, args ...any) error {
 
 func exitUsageOrFailure(err error) int {
 	switch {
-	case errors.Is(err, config.ErrBadConfiguration):
+	case errors.Is(err, config.ErrBadConfiguration), sdk.KindOf(err) == sdk.KindConfig:
 		return exitUsage
 	case errors.Is(err, lake.ErrNotInitialised), errors.Is(err, pluginhost.ErrNotInstalled), errors.Is(err, metastore.ErrNotFound):
 		return exitNotFound
