@@ -376,7 +376,7 @@ func TestTimeoutStopsTheRun(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	c.setupLake()
-	p, _ := export(t, t.TempDir(), "DistroKid_big.tsv", exportgen.Options{Rows: 400000, Seed: 5})
+	p, _ := export(t, t.TempDir(), "DistroKid_big.tsv", exportgen.Options{Rows: 1500000, Seed: 5})
 	r := c.run("ingest", "distrokid", p, "--timeout", "300ms")
 	require.Equal(t, 1, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stderr, "--timeout 300ms")
@@ -390,13 +390,16 @@ func TestInterruptMarksTheRunFailed(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	c.setupLake()
-	p, _ := export(t, t.TempDir(), "DistroKid_big.tsv", exportgen.Options{Rows: 600000, Seed: 6})
+	p, _ := export(t, t.TempDir(), "DistroKid_big.tsv", exportgen.Options{Rows: 1500000, Seed: 6})
 	cmd := exec.Command(c.bin, "ingest", "distrokid", p)
 	cmd.Env = c.env
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	require.NoError(t, cmd.Start())
-	time.Sleep(400 * time.Millisecond)
+	require.Eventually(t, func() bool { // interrupt once the run is under way
+		items := c.json("runs")["items"].([]any)
+		return len(items) == 1 && items[0].(map[string]any)["status"] == "running"
+	}, 20*time.Second, 20*time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	err := cmd.Wait()
 	var ee *exec.ExitError
