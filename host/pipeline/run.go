@@ -140,6 +140,13 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 
 	r := &runner{p: p, req: req, runID: runID, start: start, res: &res, replay: replay, log: p.logger().With("run", runID, "source", req.Source)}
 	runErr := r.execute(ctx)
+	if runErr != nil && ctx.Err() != nil {
+		// Say why the run stopped (a --timeout, an interrupt), whatever step
+		// it was in.
+		if cause := context.Cause(ctx); !strings.Contains(runErr.Error(), cause.Error()) {
+			runErr = fmt.Errorf("run stopped: %v: %w", cause, runErr)
+		}
+	}
 	res.Finished = p.now()
 	if r.inst != nil {
 		for deadline := time.Now().Add(time.Second); res.PluginPeakRSS == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
