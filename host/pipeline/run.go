@@ -140,6 +140,13 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 
 	r := &runner{p: p, req: req, runID: runID, start: start, res: &res, replay: replay, log: p.logger().With("run", runID, "source", req.Source)}
 	runErr := r.execute(ctx)
+	if _, ok := ctx.Deadline(); ok && errors.Is(runErr, context.DeadlineExceeded) {
+		// gRPC may report the deadline a moment before the context does.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 	if runErr != nil && ctx.Err() != nil {
 		// Say why the run stopped (a --timeout, an interrupt), whatever step
 		// it was in.

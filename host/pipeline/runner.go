@@ -127,11 +127,13 @@ func (r *runner) execute(ctx context.Context) error {
 	// considered hung.
 	call := func(fn func(context.Context) error) func() error {
 		return func() error {
-			cctx, cancel := context.WithTimeoutCause(ctx, r.p.idleTimeout(), fmt.Errorf("%w (%s); the plugin was stopped", errIdle, r.p.idleTimeout()))
+			idle := r.p.idleTimeout()
+			cctx, cancel := context.WithTimeout(ctx, idle)
 			defer cancel()
 			err := fn(cctx)
-			if cause := context.Cause(cctx); err != nil && cause != nil && ctx.Err() == nil {
-				return cause
+			// gRPC may report the deadline a moment before the context does.
+			if err != nil && ctx.Err() == nil && (cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+				return fmt.Errorf("%w (%s); the plugin was stopped", errIdle, idle)
 			}
 			return err
 		}
