@@ -83,6 +83,9 @@ type ReadMessage struct {
 	Checkpoint   *CheckpointMessage
 	Log          *LogMessage
 	Progress     *ProgressMessage
+	// ConfigUpdate holds new configuration values the host must store at
+	// once (Emitter.UpdateConfig); they may be secret.
+	ConfigUpdate map[string]string
 }
 
 // PayloadBegin starts a payload.
@@ -152,6 +155,8 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 		return ReadMessage{Checkpoint: &CheckpointMessage{Stream: v.Checkpoint.Stream, State: v.Checkpoint.State}}, nil
 	case *sourcev1.ReadResponse_Log:
 		return ReadMessage{Log: &LogMessage{Level: LogLevel(v.Log.Level), Message: v.Log.Message, KeyVals: v.Log.Keyvals}}, nil
+	case *sourcev1.ReadResponse_ConfigUpdate:
+		return ReadMessage{ConfigUpdate: v.ConfigUpdate.Values}, nil
 	case *sourcev1.ReadResponse_Progress:
 		return ReadMessage{Progress: &ProgressMessage{Done: v.Progress.Done, Total: v.Progress.Total, Unit: v.Progress.Unit}}, nil
 	}

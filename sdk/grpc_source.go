@@ -86,6 +86,10 @@ func (e *streamEmitter) Checkpoint(stream string, state []byte) error {
 	return e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Checkpoint{Checkpoint: &sourcev1.Checkpoint{Stream: stream, State: state}}})
 }
 
+func (e *streamEmitter) UpdateConfig(values map[string]string) error {
+	return e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_ConfigUpdate{ConfigUpdate: &sourcev1.ConfigUpdate{Values: values}}})
+}
+
 func (e *streamEmitter) Log(level LogLevel, msg string, keyvals ...any) {
 	kv := make([]string, len(keyvals))
 	for i, v := range keyvals {

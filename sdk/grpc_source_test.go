@@ -137,6 +137,11 @@ func (shimSource) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter
 		}
 		out.Progress(int64(i+1), int64(len(payloadSizes)), "files")
 	}
+	if req.Config["mode"] == "rotate" {
+		if err := out.UpdateConfig(map[string]string{"refresh_token": "rotated-" + req.Config["refresh_token"]}); err != nil {
+			return err
+		}
+	}
 	if req.Config["mode"] == "fail-late" {
 		return fmt.Errorf("failed to list the next page: %w", sdk.Transient(errors.New("connection reset")))
 	}
@@ -221,6 +226,7 @@ type received struct {
 	checkpoints []sdk.CheckpointMessage
 	logs        []sdk.LogMessage
 	progress    []sdk.ProgressMessage
+	config      []map[string]string
 	order       []string
 }
 
@@ -267,6 +273,9 @@ func readAll(t *testing.T, ctx context.Context, src *sdk.SourceClient, req sdk.R
 		case m.Progress != nil:
 			got.order = append(got.order, "progress")
 			got.progress = append(got.progress, *m.Progress)
+		case m.ConfigUpdate != nil:
+			got.order = append(got.order, "config")
+			got.config = append(got.config, m.ConfigUpdate)
 		default:
 			t.Fatalf("message with no field set: %+v", m)
 		}
@@ -342,6 +351,15 @@ func TestGRPCRead(t *testing.T) {
 	// Per payload: begin, chunks, close, batches, end, checkpoint, progress.
 	require.Equal(t, []string{"log", "begin", "close", "end", "checkpoint", "progress", "begin", "chunk", "close",
 		"batch", "batch", "end", "checkpoint", "progress"}, got.order[:14])
+}
+
+func TestGRPCReadConfigUpdate(t *testing.T) {
+	t.Parallel()
+	src, _ := connect(t, newShim)
+	got, err := readAll(t, context.Background(), src, sdk.ReadRequest{Config: sdk.Config{"mode": "rotate", "refresh_token": "rt-1"}})
+	require.NoError(t, err)
+	require.Equal(t, []map[string]string{{"refresh_token": "rotated-rt-1"}}, got.config)
+	require.Equal(t, "config", got.order[len(got.order)-1], "the update arrives where the source sent it")
 }
 
 func TestGRPCReadErrors(t *testing.T) {

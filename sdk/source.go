@@ -77,6 +77,14 @@ type Emitter interface {
 	Log(level LogLevel, msg string, keyvals ...any)
 	// Progress reports work done out of total (0 when unknown), in unit.
 	Progress(done, total int64, unit string)
+	// UpdateConfig asks the host to store new values of configuration
+	// parameters at once, independent of the run's outcome, and to pass
+	// them on every later call. It is for credentials the source must
+	// replace while reading, such as an OAuth refresh token that rotates on
+	// every refresh: call it as soon as the new value is known. Keys must be
+	// parameters of the Spec; values of secret parameters are kept
+	// encrypted by the host and never logged.
+	UpdateConfig(values map[string]string) error
 }
 
 // Payload is an original payload being streamed to the host.

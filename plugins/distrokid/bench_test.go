@@ -106,9 +106,10 @@ func (e *discardEmitter) Batch(*sdk.RecordBatch) error {
 	return nil
 }
 
-func (e *discardEmitter) Checkpoint(string, []byte) error  { return nil }
-func (e *discardEmitter) Log(sdk.LogLevel, string, ...any) {}
-func (e *discardEmitter) Progress(int64, int64, string)    {}
+func (e *discardEmitter) Checkpoint(string, []byte) error      { return nil }
+func (e *discardEmitter) Log(sdk.LogLevel, string, ...any)     {}
+func (e *discardEmitter) Progress(int64, int64, string)        {}
+func (e *discardEmitter) UpdateConfig(map[string]string) error { return nil }
 func (p discardPayload) Write(b []byte) (int, error) {
 	p.e.h.Write(b)
 	p.e.bytes += int64(len(b))

@@ -405,3 +405,8 @@ func (c *cancelEmitter) Batch(b *sdk.RecordBatch) error {
 	c.cancel()
 	return c.testEmitter.Batch(b)
 }
+
+func (e *testEmitter) UpdateConfig(map[string]string) error {
+	e.t.Errorf("the DistroKid source has no credentials to rotate, yet it sent a configuration update")
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type Recorder struct {
 	rows        map[string][]map[string]any
 	checkpoints map[string][][]byte
 	logs        []RecordedLog
+	config      []map[string]string
 }
 
 // RecordedPayload is one payload a source emitted.
@@ -163,6 +165,37 @@ func (r *Recorder) Checkpoint(stream string, state []byte) error {
 	}
 	r.checkpoints[stream] = append(r.checkpoints[stream], bytes.Clone(state))
 	return nil
+}
+
+// UpdateConfig implements sdk.Emitter.
+func (r *Recorder) UpdateConfig(values map[string]string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(values) == 0 {
+		r.t.Errorf("UpdateConfig with no values")
+	}
+	r.config = append(r.config, maps.Clone(values))
+	return nil
+}
+
+// ConfigUpdates returns the configuration updates in the order sent.
+func (r *Recorder) ConfigUpdates() []map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]map[string]string(nil), r.config...)
+}
+
+// Config returns cfg with every configuration update applied, as the host
+// would pass it on the next call.
+func (r *Recorder) Config(cfg sdk.Config) sdk.Config {
+	out := maps.Clone(cfg)
+	if out == nil {
+		out = sdk.Config{}
+	}
+	for _, u := range r.ConfigUpdates() {
+		maps.Copy(out, u)
+	}
+	return out
 }
 
 // Log implements sdk.Emitter.

@@ -6,7 +6,8 @@
 // batches match their declared schemas and are real batches (not a message
 // per row), payloads begin, close with the right SHA-256 and end with the
 // number of rows sent, and a second read with the first read's state is
-// accepted.
+// accepted. Configuration updates a plugin sends (rotated credentials) must
+// name parameters of its spec and are passed on to the next read.
 //
 //	func TestAcceptance(t *testing.T) {
 //		sdktest.AcceptanceTest(t, sdktest.Driver{
@@ -23,6 +24,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,15 +171,21 @@ func AcceptanceTest(t *testing.T, d Driver) {
 		}
 	})
 	var state map[string][]byte
+	// cfg follows the plugin's configuration updates (rotated credentials)
+	// from one read to the next, as the host does.
+	cfg := &readConfig{values: maps.Clone(d.Config), params: map[string]bool{}}
+	for _, p := range info.Spec.Params {
+		cfg.params[p.Name] = true
+	}
 	t.Run("Read", func(t *testing.T) {
-		rows, st := readAll(t, src, d, byName, nil)
+		rows, st := readAll(t, src, d, cfg, byName, nil)
 		state = st
 		if d.WantRows > 0 && rows != d.WantRows {
 			t.Errorf("read %d rows, want %d", rows, d.WantRows)
 		}
 	})
 	t.Run("ReadWithState", func(t *testing.T) {
-		rows, _ := readAll(t, src, d, byName, state)
+		rows, _ := readAll(t, src, d, cfg, byName, state)
 		if d.Incremental && rows != 0 {
 			t.Errorf("a second read with the first read's state produced %d rows; an incremental source must produce none", rows)
 		}
@@ -216,10 +224,17 @@ type payloadCheck struct {
 	rows   int64
 }
 
-func readAll(t *testing.T, src *sdk.SourceClient, d Driver, streams map[string]sdk.Stream, state map[string][]byte) (int64, map[string][]byte) {
+// readConfig is the configuration of the next read and the parameters the
+// plugin declared.
+type readConfig struct {
+	values sdk.Config
+	params map[string]bool
+}
+
+func readAll(t *testing.T, src *sdk.SourceClient, d Driver, cfg *readConfig, streams map[string]sdk.Stream, state map[string][]byte) (int64, map[string][]byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), d.Timeout)
 	defer cancel()
-	rs, err := src.Read(ctx, sdk.ReadRequest{Config: d.Config, State: state})
+	rs, err := src.Read(ctx, sdk.ReadRequest{Config: maps.Clone(cfg.values), State: state})
 	if err != nil {
 		t.Fatalf("Read failed: %v", err)
 	}
@@ -285,6 +300,13 @@ func readAll(t *testing.T, src *sdk.SourceClient, d Driver, streams map[string]s
 			}
 			rows += int64(m.Batch.NumRows)
 			batches++
+		case m.ConfigUpdate != nil:
+			for k, v := range m.ConfigUpdate {
+				if !cfg.params[k] {
+					t.Errorf("configuration update for %q, which is not a parameter of the spec", k)
+				}
+				cfg.values[k] = v
+			}
 		case m.Checkpoint != nil:
 			if _, ok := streams[m.Checkpoint.Stream]; !ok {
 				t.Errorf("checkpoint for undeclared stream %q", m.Checkpoint.Stream)

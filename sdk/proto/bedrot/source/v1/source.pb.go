@@ -1243,6 +1243,57 @@ func (x *Progress) GetUnit() string {
 	return ""
 }
 
+// ConfigUpdate asks the host to store new values of configuration
+// parameters at once, before anything else of the run is committed, and to
+// pass them on every later call (as Airbyte's CONNECTOR_CONFIG control
+// message). It exists for credentials a source must replace while reading,
+// such as OAuth refresh tokens that rotate on every refresh: the old value
+// no longer works, so losing the new one would lock the source out. The
+// host keeps values of secret parameters encrypted and never logs them.
+type ConfigUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Values        map[string]string      `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigUpdate) Reset() {
+	*x = ConfigUpdate{}
+	mi := &file_bedrot_source_v1_source_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigUpdate) ProtoMessage() {}
+
+func (x *ConfigUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_bedrot_source_v1_source_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigUpdate.ProtoReflect.Descriptor instead.
+func (*ConfigUpdate) Descriptor() ([]byte, []int) {
+	return file_bedrot_source_v1_source_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ConfigUpdate) GetValues() map[string]string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 type ReadResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Message:
@@ -1255,6 +1306,7 @@ type ReadResponse struct {
 	//	*ReadResponse_Checkpoint
 	//	*ReadResponse_Log
 	//	*ReadResponse_Progress
+	//	*ReadResponse_ConfigUpdate
 	Message       isReadResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1262,7 +1314,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_bedrot_source_v1_source_proto_msgTypes[18]
+	mi := &file_bedrot_source_v1_source_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1326,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bedrot_source_v1_source_proto_msgTypes[18]
+	mi := &file_bedrot_source_v1_source_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1339,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_bedrot_source_v1_source_proto_rawDescGZIP(), []int{18}
+	return file_bedrot_source_v1_source_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReadResponse) GetMessage() isReadResponse_Message {
@@ -1369,6 +1421,15 @@ func (x *ReadResponse) GetProgress() *Progress {
 	return nil
 }
 
+func (x *ReadResponse) GetConfigUpdate() *ConfigUpdate {
+	if x != nil {
+		if x, ok := x.Message.(*ReadResponse_ConfigUpdate); ok {
+			return x.ConfigUpdate
+		}
+	}
+	return nil
+}
+
 type isReadResponse_Message interface {
 	isReadResponse_Message()
 }
@@ -1405,6 +1466,10 @@ type ReadResponse_Progress struct {
 	Progress *Progress `protobuf:"bytes,8,opt,name=progress,proto3,oneof"`
 }
 
+type ReadResponse_ConfigUpdate struct {
+	ConfigUpdate *ConfigUpdate `protobuf:"bytes,9,opt,name=config_update,json=configUpdate,proto3,oneof"`
+}
+
 func (*ReadResponse_PayloadBegin) isReadResponse_Message() {}
 
 func (*ReadResponse_PayloadChunk) isReadResponse_Message() {}
@@ -1420,6 +1485,8 @@ func (*ReadResponse_Checkpoint) isReadResponse_Message() {}
 func (*ReadResponse_Log) isReadResponse_Message() {}
 
 func (*ReadResponse_Progress) isReadResponse_Message() {}
+
+func (*ReadResponse_ConfigUpdate) isReadResponse_Message() {}
 
 var File_bedrot_source_v1_source_proto protoreflect.FileDescriptor
 
@@ -1513,7 +1580,12 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\bProgress\x12\x12\n" +
 	"\x04done\x18\x01 \x01(\x03R\x04done\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x12\n" +
-	"\x04unit\x18\x03 \x01(\tR\x04unit\"\x8b\x04\n" +
+	"\x04unit\x18\x03 \x01(\tR\x04unit\"\x8d\x01\n" +
+	"\fConfigUpdate\x12B\n" +
+	"\x06values\x18\x01 \x03(\v2*.bedrot.source.v1.ConfigUpdate.ValuesEntryR\x06values\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x04\n" +
 	"\fReadResponse\x12E\n" +
 	"\rpayload_begin\x18\x01 \x01(\v2\x1e.bedrot.source.v1.PayloadBeginH\x00R\fpayloadBegin\x12E\n" +
 	"\rpayload_chunk\x18\x02 \x01(\v2\x1e.bedrot.source.v1.PayloadChunkH\x00R\fpayloadChunk\x12E\n" +
@@ -1525,7 +1597,8 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"checkpoint\x18\x06 \x01(\v2\x1c.bedrot.source.v1.CheckpointH\x00R\n" +
 	"checkpoint\x12)\n" +
 	"\x03log\x18\a \x01(\v2\x15.bedrot.source.v1.LogH\x00R\x03log\x128\n" +
-	"\bprogress\x18\b \x01(\v2\x1a.bedrot.source.v1.ProgressH\x00R\bprogressB\t\n" +
+	"\bprogress\x18\b \x01(\v2\x1a.bedrot.source.v1.ProgressH\x00R\bprogress\x12E\n" +
+	"\rconfig_update\x18\t \x01(\v2\x1e.bedrot.source.v1.ConfigUpdateH\x00R\fconfigUpdateB\t\n" +
 	"\amessage*\x93\x01\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
@@ -1561,7 +1634,7 @@ func file_bedrot_source_v1_source_proto_rawDescGZIP() []byte {
 }
 
 var file_bedrot_source_v1_source_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_bedrot_source_v1_source_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_bedrot_source_v1_source_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_bedrot_source_v1_source_proto_goTypes = []any{
 	(Type)(0),                // 0: bedrot.source.v1.Type
 	(LogLevel)(0),            // 1: bedrot.source.v1.LogLevel
@@ -1583,43 +1656,47 @@ var file_bedrot_source_v1_source_proto_goTypes = []any{
 	(*Checkpoint)(nil),       // 17: bedrot.source.v1.Checkpoint
 	(*Log)(nil),              // 18: bedrot.source.v1.Log
 	(*Progress)(nil),         // 19: bedrot.source.v1.Progress
-	(*ReadResponse)(nil),     // 20: bedrot.source.v1.ReadResponse
-	nil,                      // 21: bedrot.source.v1.CheckRequest.ConfigEntry
-	nil,                      // 22: bedrot.source.v1.DiscoverRequest.ConfigEntry
-	nil,                      // 23: bedrot.source.v1.ReadRequest.ConfigEntry
-	nil,                      // 24: bedrot.source.v1.ReadRequest.StateEntry
+	(*ConfigUpdate)(nil),     // 20: bedrot.source.v1.ConfigUpdate
+	(*ReadResponse)(nil),     // 21: bedrot.source.v1.ReadResponse
+	nil,                      // 22: bedrot.source.v1.CheckRequest.ConfigEntry
+	nil,                      // 23: bedrot.source.v1.DiscoverRequest.ConfigEntry
+	nil,                      // 24: bedrot.source.v1.ReadRequest.ConfigEntry
+	nil,                      // 25: bedrot.source.v1.ReadRequest.StateEntry
+	nil,                      // 26: bedrot.source.v1.ConfigUpdate.ValuesEntry
 }
 var file_bedrot_source_v1_source_proto_depIdxs = []int32{
 	0,  // 0: bedrot.source.v1.Field.type:type_name -> bedrot.source.v1.Type
 	2,  // 1: bedrot.source.v1.Schema.fields:type_name -> bedrot.source.v1.Field
 	3,  // 2: bedrot.source.v1.Stream.schema:type_name -> bedrot.source.v1.Schema
-	21, // 3: bedrot.source.v1.CheckRequest.config:type_name -> bedrot.source.v1.CheckRequest.ConfigEntry
-	22, // 4: bedrot.source.v1.DiscoverRequest.config:type_name -> bedrot.source.v1.DiscoverRequest.ConfigEntry
+	22, // 3: bedrot.source.v1.CheckRequest.config:type_name -> bedrot.source.v1.CheckRequest.ConfigEntry
+	23, // 4: bedrot.source.v1.DiscoverRequest.config:type_name -> bedrot.source.v1.DiscoverRequest.ConfigEntry
 	4,  // 5: bedrot.source.v1.DiscoverResponse.streams:type_name -> bedrot.source.v1.Stream
-	23, // 6: bedrot.source.v1.ReadRequest.config:type_name -> bedrot.source.v1.ReadRequest.ConfigEntry
-	24, // 7: bedrot.source.v1.ReadRequest.state:type_name -> bedrot.source.v1.ReadRequest.StateEntry
+	24, // 6: bedrot.source.v1.ReadRequest.config:type_name -> bedrot.source.v1.ReadRequest.ConfigEntry
+	25, // 7: bedrot.source.v1.ReadRequest.state:type_name -> bedrot.source.v1.ReadRequest.StateEntry
 	10, // 8: bedrot.source.v1.RecordBatch.columns:type_name -> bedrot.source.v1.Column
 	15, // 9: bedrot.source.v1.PayloadEnd.problems:type_name -> bedrot.source.v1.Problem
 	1,  // 10: bedrot.source.v1.Log.level:type_name -> bedrot.source.v1.LogLevel
-	12, // 11: bedrot.source.v1.ReadResponse.payload_begin:type_name -> bedrot.source.v1.PayloadBegin
-	13, // 12: bedrot.source.v1.ReadResponse.payload_chunk:type_name -> bedrot.source.v1.PayloadChunk
-	14, // 13: bedrot.source.v1.ReadResponse.payload_close:type_name -> bedrot.source.v1.PayloadClose
-	16, // 14: bedrot.source.v1.ReadResponse.payload_end:type_name -> bedrot.source.v1.PayloadEnd
-	11, // 15: bedrot.source.v1.ReadResponse.batch:type_name -> bedrot.source.v1.RecordBatch
-	17, // 16: bedrot.source.v1.ReadResponse.checkpoint:type_name -> bedrot.source.v1.Checkpoint
-	18, // 17: bedrot.source.v1.ReadResponse.log:type_name -> bedrot.source.v1.Log
-	19, // 18: bedrot.source.v1.ReadResponse.progress:type_name -> bedrot.source.v1.Progress
-	5,  // 19: bedrot.source.v1.SourceService.Check:input_type -> bedrot.source.v1.CheckRequest
-	7,  // 20: bedrot.source.v1.SourceService.Discover:input_type -> bedrot.source.v1.DiscoverRequest
-	9,  // 21: bedrot.source.v1.SourceService.Read:input_type -> bedrot.source.v1.ReadRequest
-	6,  // 22: bedrot.source.v1.SourceService.Check:output_type -> bedrot.source.v1.CheckResponse
-	8,  // 23: bedrot.source.v1.SourceService.Discover:output_type -> bedrot.source.v1.DiscoverResponse
-	20, // 24: bedrot.source.v1.SourceService.Read:output_type -> bedrot.source.v1.ReadResponse
-	22, // [22:25] is the sub-list for method output_type
-	19, // [19:22] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	26, // 11: bedrot.source.v1.ConfigUpdate.values:type_name -> bedrot.source.v1.ConfigUpdate.ValuesEntry
+	12, // 12: bedrot.source.v1.ReadResponse.payload_begin:type_name -> bedrot.source.v1.PayloadBegin
+	13, // 13: bedrot.source.v1.ReadResponse.payload_chunk:type_name -> bedrot.source.v1.PayloadChunk
+	14, // 14: bedrot.source.v1.ReadResponse.payload_close:type_name -> bedrot.source.v1.PayloadClose
+	16, // 15: bedrot.source.v1.ReadResponse.payload_end:type_name -> bedrot.source.v1.PayloadEnd
+	11, // 16: bedrot.source.v1.ReadResponse.batch:type_name -> bedrot.source.v1.RecordBatch
+	17, // 17: bedrot.source.v1.ReadResponse.checkpoint:type_name -> bedrot.source.v1.Checkpoint
+	18, // 18: bedrot.source.v1.ReadResponse.log:type_name -> bedrot.source.v1.Log
+	19, // 19: bedrot.source.v1.ReadResponse.progress:type_name -> bedrot.source.v1.Progress
+	20, // 20: bedrot.source.v1.ReadResponse.config_update:type_name -> bedrot.source.v1.ConfigUpdate
+	5,  // 21: bedrot.source.v1.SourceService.Check:input_type -> bedrot.source.v1.CheckRequest
+	7,  // 22: bedrot.source.v1.SourceService.Discover:input_type -> bedrot.source.v1.DiscoverRequest
+	9,  // 23: bedrot.source.v1.SourceService.Read:input_type -> bedrot.source.v1.ReadRequest
+	6,  // 24: bedrot.source.v1.SourceService.Check:output_type -> bedrot.source.v1.CheckResponse
+	8,  // 25: bedrot.source.v1.SourceService.Discover:output_type -> bedrot.source.v1.DiscoverResponse
+	21, // 26: bedrot.source.v1.SourceService.Read:output_type -> bedrot.source.v1.ReadResponse
+	24, // [24:27] is the sub-list for method output_type
+	21, // [21:24] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_bedrot_source_v1_source_proto_init() }
@@ -1627,7 +1704,7 @@ func file_bedrot_source_v1_source_proto_init() {
 	if File_bedrot_source_v1_source_proto != nil {
 		return
 	}
-	file_bedrot_source_v1_source_proto_msgTypes[18].OneofWrappers = []any{
+	file_bedrot_source_v1_source_proto_msgTypes[19].OneofWrappers = []any{
 		(*ReadResponse_PayloadBegin)(nil),
 		(*ReadResponse_PayloadChunk)(nil),
 		(*ReadResponse_PayloadClose)(nil),
@@ -1636,6 +1713,7 @@ func file_bedrot_source_v1_source_proto_init() {
 		(*ReadResponse_Checkpoint)(nil),
 		(*ReadResponse_Log)(nil),
 		(*ReadResponse_Progress)(nil),
+		(*ReadResponse_ConfigUpdate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1643,7 +1721,7 @@ func file_bedrot_source_v1_source_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bedrot_source_v1_source_proto_rawDesc), len(file_bedrot_source_v1_source_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
