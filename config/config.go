@@ -37,6 +37,7 @@ type Config struct {
 	Database DatabaseConfig `koanf:"database" json:"database"`
 	Plugins  PluginsConfig  `koanf:"plugins" json:"plugins"`
 	Log      LogConfig      `koanf:"log" json:"log"`
+	Secrets  SecretsConfig  `koanf:"secrets" json:"secrets"`
 	// Sources holds each source's plugin configuration, by source name.
 	Sources map[string]SourceConfig `koanf:"sources" json:"sources"`
 }
@@ -77,6 +78,17 @@ type PluginsConfig struct {
 	LogLevel string `koanf:"log_level" json:"log_level"`
 	// IdleTimeout stops a plugin that sends nothing for this long.
 	IdleTimeout time.Duration `koanf:"idle_timeout" json:"idle_timeout"`
+}
+
+// SecretsConfig holds the key that seals credentials sources rotate while
+// running (OAuth refresh tokens) before they are stored in the metastore.
+type SecretsConfig struct {
+	// Key is a base64 32-byte key (BEDROT_SECRETS_KEY, or secrets.key_file
+	// naming a file that holds it). Daemons sharing a metastore share it.
+	Key string `koanf:"key" json:"key"`
+	// KeyPath is where a key is generated and kept when Key is empty
+	// (default <user config dir>/bedrot/secrets.key).
+	KeyPath string `koanf:"key_path" json:"key_path"`
 }
 
 // LogConfig configures the host's own logs (on stderr).
@@ -188,6 +200,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"database.url": "", "database.schema": "", "database.sqlite_path": "",
 		"plugins.dir": "", "plugins.log_level": def.Plugins.LogLevel, "plugins.idle_timeout": def.Plugins.IdleTimeout.String(),
 		"log.level": def.Log.Level, "log.format": def.Log.Format,
+		"secrets.key": "", "secrets.key_path": "",
 	}, "."), nil)
 	environ := opts.Environ
 	if environ == nil {

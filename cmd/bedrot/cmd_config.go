@@ -47,6 +47,7 @@ func redacted(cfg config.Config) config.Config {
 		return "REDACTED"
 	}
 	cfg.Storage.S3.SecretKey = hide(cfg.Storage.S3.SecretKey)
+	cfg.Secrets.Key = hide(cfg.Secrets.Key)
 	cfg.Database.URL = redactURL(cfg.Database.URL)
 	sources := map[string]config.SourceConfig{}
 	for name, sc := range cfg.Sources {

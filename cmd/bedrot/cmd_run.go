@@ -190,6 +190,9 @@ func printResult(g *globals, res pipeline.Result) {
 	if len(res.Payloads) == 0 && res.Error == "" {
 		fmt.Fprintln(w, "  nothing new to ingest")
 	}
+	if res.Advice != "" {
+		fmt.Fprintf(w, "What to do: %s\n", res.Advice)
+	}
 	fmt.Fprintf(w, "Total: %d rows from %s\n", res.Rows, humanBytes(res.Bytes))
 }
 
@@ -279,6 +282,12 @@ func newRunsCmd(g *globals) *cobra.Command {
 				printRuns(g, []metastore.Run{r})
 				if r.Error != "" {
 					fmt.Fprintf(g.stdout, "\nError:\n%s\n", r.Error)
+					var st struct {
+						Advice string `json:"advice"`
+					}
+					if json.Unmarshal(r.Stats, &st) == nil && st.Advice != "" {
+						fmt.Fprintf(g.stdout, "\nWhat to do: %s\n", st.Advice)
+					}
 				}
 				fmt.Fprintln(g.stdout, "\nSteps:")
 				for _, s := range steps {

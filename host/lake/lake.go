@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/credentials"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
 	"github.com/bedrot-label/bedrot/host/pipeline"
@@ -106,7 +107,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 			return err
 		},
 	}, l.Meta)
-	l.Pipeline = &pipeline.Pipeline{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Logger: logger, IdleTimeout: cfg.Plugins.IdleTimeout}
+	vault := credentials.New(l.Meta, credentials.KeySource{Key: cfg.Secrets.Key, Path: cfg.Secrets.KeyPath,
+		OnGenerate: func(path string) {
+			logger.Warn("generated a secrets key to seal rotated credentials; back it up, and give daemons sharing this metastore the same key (secrets.key_file or BEDROT_SECRETS_KEY)",
+				"path", path)
+		}})
+	l.Pipeline = &pipeline.Pipeline{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Logger: logger, IdleTimeout: cfg.Plugins.IdleTimeout,
+		Credentials: vault}
 	return l, nil
 }
 

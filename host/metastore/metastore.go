@@ -141,6 +141,20 @@ type Pending struct {
 	CreatedAt time.Time
 }
 
+// Credential is a configuration value a source replaced while running (a
+// rotated OAuth refresh token), kept sealed: the metastore never sees the
+// plaintext. Package credentials seals and opens it.
+type Credential struct {
+	Source string
+	Key    string
+	// Sealed is the encrypted value (nonce and ciphertext).
+	Sealed []byte
+	// Base fingerprints the configured value the credential replaced, so
+	// that a value the user configures afresh wins over a stale stored one.
+	Base      string
+	UpdatedAt time.Time
+}
+
 // RunFilter selects runs for ListRuns.
 type RunFilter struct {
 	Source string // empty: all
@@ -211,4 +225,13 @@ type Store interface {
 
 	// States returns a source's stream states keyed by stream.
 	States(ctx context.Context, source string) (map[string]StreamState, error)
+
+	// PutCredential inserts or replaces a source's stored credential
+	// (a zero UpdatedAt becomes now).
+	PutCredential(ctx context.Context, c Credential) error
+	// Credentials returns a source's stored credentials keyed by key.
+	Credentials(ctx context.Context, source string) (map[string]Credential, error)
+	// DeleteCredential forgets a stored credential; deleting one that does
+	// not exist is not an error.
+	DeleteCredential(ctx context.Context, source, key string) error
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bedrot-label/bedrot/host/credentials"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
 	"github.com/bedrot-label/bedrot/host/storage"
@@ -32,6 +33,9 @@ type Pipeline struct {
 	Meta    metastore.Store
 	Plugins *pluginhost.Host
 	Logger  *slog.Logger
+	// Credentials, if set, keeps configuration values plugins rotate while
+	// running (OAuth refresh tokens) and applies them to later runs.
+	Credentials *credentials.Vault
 	// OnProgress, if set, receives the plugin's progress reports.
 	OnProgress func(Progress)
 	// IdleTimeout kills a plugin that sends nothing for this long (default 2m).
@@ -77,6 +81,13 @@ type Result struct {
 	Payloads []PayloadResult `json:"payloads"`
 	Landing  string          `json:"landing,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	// ErrorKind is the failure's kind as the plugin classified it:
+	// transient, config, rate_limited or unknown.
+	ErrorKind string `json:"error_kind,omitempty"`
+	// RetryAt is when a rate limit resets.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+	// Advice says in words what the failure means and what to do.
+	Advice string `json:"advice,omitempty"`
 	// PluginPeakRSS is the plugin process's peak resident memory in bytes.
 	PluginPeakRSS int64 `json:"plugin_peak_rss_bytes,omitempty"`
 }
@@ -163,7 +174,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 	status := metastore.RunSucceeded
 	if runErr != nil {
 		status = metastore.RunFailed
-		res.Error = runErr.Error()
+		res.Error = r.redact(runErr.Error())
+		runErr = redactedError{err: runErr, text: res.Error}
+		res.ErrorKind, res.RetryAt, res.Advice = advise(runErr, r.safe != nil && r.replay == nil)
 		r.cleanup(context.WithoutCancel(ctx))
 	} else {
 		for _, pl := range res.Payloads {
@@ -178,13 +191,57 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 		Bytes         int64           `json:"bytes"`
 		Landing       string          `json:"landing,omitempty"`
 		PluginPeakRSS int64           `json:"plugin_peak_rss_bytes,omitempty"`
+		ErrorKind     string          `json:"error_kind,omitempty"`
+		RetryAt       *time.Time      `json:"retry_at,omitempty"`
+		Advice        string          `json:"advice,omitempty"`
 		Payloads      []PayloadResult `json:"payloads"`
-	}{res.Rows, res.Bytes, res.Landing, res.PluginPeakRSS, res.Payloads})
+	}{res.Rows, res.Bytes, res.Landing, res.PluginPeakRSS, res.ErrorKind, res.RetryAt, res.Advice, res.Payloads})
 	if ferr := p.Meta.FinishRun(context.WithoutCancel(ctx), runID, status, res.Error, stats); ferr != nil && runErr == nil {
 		runErr = fmt.Errorf("failed to record the end of run %s: %w", runID, ferr)
 	}
 	return res, runErr
 }
+
+// advise classifies a run's error and says in words what it means for the
+// user; resumes says the run kept data up to a checkpoint.
+func advise(err error, resumes bool) (kind string, retryAt *time.Time, advice string) {
+	next := "The next run starts over."
+	if resumes {
+		next = "The next run resumes after the last checkpoint."
+	}
+	if errors.Is(err, pluginhost.ErrCrashed) {
+		return "crashed", nil, "The plugin process crashed; its last output is quoted above. A retry may succeed; " +
+			"if it crashes again, report it to the plugin's author with that output. " + next
+	}
+	var se *sdk.Error
+	if !errors.As(err, &se) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return "stopped", nil, "The run was stopped before it finished. " + next
+		}
+		return sdk.KindUnknown.String(), nil, "The run failed; the error above says where. " + next
+	}
+	switch se.Kind {
+	case sdk.KindTransient:
+		return se.Kind.String(), nil, "A temporary failure (network, or the service's servers): nothing needs fixing, retrying should succeed. " + next
+	case sdk.KindConfig:
+		return se.Kind.String(), nil, "The source's configuration must be fixed (credentials, ids, paths): retrying as it is will not help. " +
+			"Check the source's settings with `bedrot config`."
+	case sdk.KindRateLimited:
+		at := se.RetryAt.UTC()
+		return se.Kind.String(), &at, fmt.Sprintf("The service's rate limit was reached; it resets at %s. Run again after that. %s", at.Format(time.RFC3339), next)
+	}
+	return se.Kind.String(), nil, "The run failed; the error above says where. " + next
+}
+
+// redactedError is a run error whose text has secrets hidden; it keeps the
+// original in its chain for errors.Is/As and sdk.KindOf.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e redactedError) Error() string { return e.text }
+func (e redactedError) Unwrap() error { return e.err }
 
 // Sweep deletes debris: files announced by runs whose process is gone and
 // that no manifest lists. Runs left "running" by a dead process are marked

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,10 +49,25 @@ type runner struct {
 	order    []*payloadState
 	loose    *payloadState // rows sent without a payload
 	states   map[string][]byte
-	seq      int
-	written  []string // every key this run wrote (for cleanup on failure)
-	known    map[string]bool
-	mu       sync.Mutex
+	// open counts payloads begun and not yet ended; safe is the last
+	// checkpoint at which none was open, what a failed run keeps.
+	open int
+	safe *safePoint
+	// configured is the source's configuration as the user wrote it,
+	// before stored credentials replaced any of it.
+	configured sdk.Config
+	secrets    *strings.Replacer
+	seq        int
+	written    []string // every key this run wrote (for cleanup on failure)
+	known      map[string]bool
+	mu         sync.Mutex
+}
+
+// safePoint is a checkpoint at which every payload begun had ended: the
+// first payloads of the run's order and the stream states at that moment.
+type safePoint struct {
+	payloads int
+	states   map[string][]byte
 }
 
 type payloadState struct {
@@ -115,11 +132,23 @@ func (ps *payloadState) abort(cause error) {
 }
 
 func (r *runner) execute(ctx context.Context) error {
+	r.configured = r.req.Config
+	if r.p.Credentials != nil {
+		eff, stale, err := r.p.Credentials.Apply(ctx, r.req.Source, r.req.Config)
+		if err != nil {
+			return err
+		}
+		for _, k := range stale {
+			r.log.Warn("the configured value changed since the plugin last rotated it: using the configured value and forgetting the stored one", "key", k)
+		}
+		r.req.Config = eff
+	}
 	inst, err := r.p.Plugins.Launch(ctx, sdk.KindSource, r.req.Source)
 	if err != nil {
 		return err
 	}
 	r.inst = inst
+	r.addSecrets()
 	defer inst.Kill()
 	r.log.Info("plugin started", "plugin", inst.Plugin.Name, "version", inst.Plugin.Version, "pid", inst.Pid())
 
@@ -165,9 +194,102 @@ func (r *runner) execute(ctx context.Context) error {
 		return err
 	}
 	if err := r.step(ctx, "extract", func() error { return r.read(ctx, state) }); err != nil {
-		return err
+		return r.salvage(ctx, err)
 	}
 	return r.step(ctx, "commit", func() error { return r.commit(ctx) })
+}
+
+// salvage keeps what a failed read produced before its last safe
+// checkpoint: those payloads and the stream states of that checkpoint are
+// committed, so the next run resumes from there; everything after is
+// discarded. It returns cause, saying what was kept.
+func (r *runner) salvage(ctx context.Context, cause error) error {
+	if r.replay != nil || r.safe == nil {
+		return cause
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for _, ps := range r.order[r.safe.payloads:] {
+		r.discard(ctx, ps)
+	}
+	r.order = r.order[:r.safe.payloads]
+	r.states = r.safe.states
+	if err := r.step(ctx, "commit", func() error { return r.commit(ctx) }); err != nil {
+		return fmt.Errorf("%w; keeping what was read before the last checkpoint failed too: %v", cause, err)
+	}
+	return fmt.Errorf("%w; kept %d payload(s) with %d rows read before the plugin's last checkpoint: the next run resumes from there",
+		cause, len(r.order), r.res.Rows)
+}
+
+// onConfigUpdate stores new configuration values the plugin sent (rotated
+// credentials) at once, whatever becomes of the run.
+func (r *runner) onConfigUpdate(ctx context.Context, values map[string]string) error {
+	params := map[string]bool{}
+	for _, p := range r.inst.Info.Spec.Params {
+		params[p.Name] = true
+	}
+	for k := range values {
+		if !params[k] {
+			return fmt.Errorf("plugin %s sent a configuration update for %q, which is not one of its parameters", r.req.Source, k)
+		}
+	}
+	if r.p.Credentials == nil {
+		return fmt.Errorf("plugin %s rotated a credential, but this host has no credential store to keep it in", r.req.Source)
+	}
+	if err := r.p.Credentials.Save(context.WithoutCancel(ctx), r.req.Source, r.configured, values); err != nil {
+		return err
+	}
+	var secrets []string
+	for k, v := range values {
+		r.req.Config[k] = v
+		secrets = append(secrets, v)
+	}
+	r.addSecrets(secrets...)
+	r.log.Info("stored a configuration value the plugin replaced", "keys", strings.Join(slices.Sorted(maps.Keys(values)), ","))
+	return nil
+}
+
+// addSecrets makes redact hide these values (and the secret parameters'
+// values known so far).
+func (r *runner) addSecrets(extra ...string) {
+	var olds []string
+	seen := map[string]bool{}
+	add := func(v string) {
+		if len(v) >= 4 && !seen[v] {
+			seen[v] = true
+			olds = append(olds, v, "REDACTED")
+		}
+	}
+	for _, p := range r.secretParams() {
+		add(r.req.Config[p])
+		add(r.configured[p])
+	}
+	for _, v := range extra {
+		add(v)
+	}
+	r.secrets = strings.NewReplacer(olds...)
+}
+
+func (r *runner) secretParams() []string {
+	if r.inst == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range r.inst.Info.Spec.Params {
+		if p.Secret {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// redact hides secret values in text that leaves the run: errors and the
+// plugin's log lines. Plugins must not put secrets there; this is the net.
+func (r *runner) redact(s string) string {
+	if r.secrets == nil {
+		return s
+	}
+	return r.secrets.Replace(s)
 }
 
 func (r *runner) step(ctx context.Context, name string, fn func() error) error {
@@ -176,7 +298,7 @@ func (r *runner) step(ctx context.Context, name string, fn func() error) error {
 	status, detail := metastore.RunSucceeded, json.RawMessage(nil)
 	if err != nil {
 		status = metastore.RunFailed
-		detail, _ = json.Marshal(map[string]string{"error": err.Error()})
+		detail, _ = json.Marshal(map[string]string{"error": r.redact(err.Error())})
 	}
 	_ = r.p.Meta.FinishStep(context.WithoutCancel(ctx), r.runID, name, status, detail)
 	return err
@@ -273,6 +395,11 @@ func (r *runner) handle(ctx context.Context, m sdk.ReadMessage) error {
 		return r.onPayloadEnd(ctx, m.PayloadEnd)
 	case m.Checkpoint != nil:
 		r.states[m.Checkpoint.Stream] = m.Checkpoint.State
+		if r.open == 0 && r.loose == nil {
+			r.safe = &safePoint{payloads: len(r.order), states: maps.Clone(r.states)}
+		}
+	case m.ConfigUpdate != nil:
+		return r.onConfigUpdate(ctx, m.ConfigUpdate)
 	case m.Log != nil:
 		r.pluginLog(m.Log)
 	case m.Progress != nil:
@@ -286,7 +413,7 @@ func (r *runner) handle(ctx context.Context, m sdk.ReadMessage) error {
 func (r *runner) pluginLog(l *sdk.LogMessage) {
 	args := make([]any, 0, len(l.KeyVals)+2)
 	for _, kv := range l.KeyVals {
-		args = append(args, kv)
+		args = append(args, r.redact(kv))
 	}
 	args = append(args, "plugin", r.req.Source)
 	lvl := slog.LevelInfo
@@ -298,7 +425,7 @@ func (r *runner) pluginLog(l *sdk.LogMessage) {
 	case sdk.LevelError:
 		lvl = slog.LevelError
 	}
-	r.log.Log(context.Background(), lvl, l.Message, args...)
+	r.log.Log(context.Background(), lvl, r.redact(l.Message), args...)
 }
 
 func (r *runner) payload(id string) (*payloadState, error) {
@@ -317,6 +444,7 @@ func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error 
 	ps.result = PayloadResult{Name: b.Name}
 	r.payloads[b.ID] = ps
 	r.order = append(r.order, ps)
+	r.open++
 	if r.replay != nil {
 		return r.replay.begin(ps)
 	}
@@ -405,7 +533,11 @@ func (r *runner) onPayloadEnd(ctx context.Context, e *sdk.PayloadEnd) error {
 	if ps.landing != nil {
 		return fmt.Errorf("plugin %s ended payload %q before closing it", r.req.Source, ps.name)
 	}
+	if ps.ended {
+		return fmt.Errorf("plugin %s ended payload %q twice", r.req.Source, ps.name)
+	}
 	ps.ended = true
+	r.open--
 	if ps.discard {
 		return nil
 	}

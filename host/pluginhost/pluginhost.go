@@ -123,6 +123,10 @@ func (i *Instance) PeakRSS() int64 {
 	return peakRSS(i.cmd.ProcessState)
 }
 
+// ErrCrashed is in the chain of errors of a plugin whose process exited
+// while the host was talking to it.
+var ErrCrashed = errors.New("crashed")
+
 // Describe wraps err from talking to the plugin with what the user needs:
 // whether the process crashed and the last lines it wrote to stderr.
 func (i *Instance) Describe(err error) error {
@@ -141,9 +145,9 @@ func (i *Instance) Describe(err error) error {
 	}
 	if i.client.Exited() {
 		if tail := strings.TrimSpace(i.stderr.String()); tail != "" {
-			return fmt.Errorf("plugin %s crashed: %w; its last output:\n%s", name, err, indent(tail))
+			return fmt.Errorf("plugin %s %w: %w; its last output:\n%s", name, ErrCrashed, err, indent(tail))
 		}
-		return fmt.Errorf("plugin %s crashed: %w", name, err)
+		return fmt.Errorf("plugin %s %w: %w", name, ErrCrashed, err)
 	}
 	return fmt.Errorf("plugin %s: %w", name, err)
 }

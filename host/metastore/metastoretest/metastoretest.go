@@ -44,6 +44,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"CommitConcurrentDistinct":  testCommitConcurrentDistinct,
 		"CommitFencedBySweeper":     testCommitFencedBySweeper,
 		"States":                    testStates,
+		"Credentials":               testCredentials,
 		"CanceledContext":           testCanceledContext,
 	}
 	for name, fn := range tests {
@@ -908,4 +909,38 @@ func testCommitFencedBySweeper(t *testing.T, s metastore.Store) {
 	claimed, err = s.ClaimPending(ctx, "raw/free-0.parquet")
 	require.NoError(t, err)
 	require.False(t, claimed, "a committed file is no longer pending")
+}
+
+func testCredentials(t *testing.T, s metastore.Store) {
+	ctx := context.Background()
+	source := newID("tiktok")
+	got, err := s.Credentials(ctx, source)
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	first := metastore.Credential{Source: source, Key: "refresh_token", Sealed: []byte{0, 1, 2, 0xff}, Base: "fp-1", UpdatedAt: stamp()}
+	require.NoError(t, s.PutCredential(ctx, first))
+	require.NoError(t, s.PutCredential(ctx, metastore.Credential{Source: source, Key: "other", Sealed: []byte("x"), Base: "fp-2"}))
+	require.NoError(t, s.PutCredential(ctx, metastore.Credential{Source: newID("elsewhere"), Key: "refresh_token", Sealed: []byte("y"), Base: "fp-3"}))
+	got, err = s.Credentials(ctx, source)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, first, got["refresh_token"])
+	require.False(t, got["other"].UpdatedAt.IsZero(), "a zero UpdatedAt becomes now")
+
+	second := first
+	second.Sealed, second.UpdatedAt = []byte{9, 9}, stamp()
+	require.NoError(t, s.PutCredential(ctx, second), "a rotated value replaces the stored one")
+	got, err = s.Credentials(ctx, source)
+	require.NoError(t, err)
+	require.Equal(t, second, got["refresh_token"])
+
+	require.NoError(t, s.DeleteCredential(ctx, source, "refresh_token"))
+	require.NoError(t, s.DeleteCredential(ctx, source, "refresh_token"), "deleting twice is fine")
+	got, err = s.Credentials(ctx, source)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Contains(t, got, "other")
+
+	require.Error(t, s.PutCredential(ctx, metastore.Credential{Source: source, Key: "k"}), "a credential needs a sealed value")
 }

@@ -1,11 +1,18 @@
 // Command bedrot-source-fixture is a test plugin whose behaviour the test
 // picks with the "mode" setting: rows (well behaved), crash, hang, badbatch,
-// problems, slow (rows with a pause between batches, for kill tests) and
-// env (reports its environment as rows).
+// problems, slow (rows with a pause between batches, for kill tests), env
+// (reports its environment as rows), pages (one payload and checkpoint per
+// page, resuming from its state; "fail_after" pages then "fail" = crash or
+// transient part-way through the next page) and rotate (rotates the secret
+// "token" like an OAuth refresh token and reports a hash of the token it
+// was given).
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -47,6 +54,10 @@ func (source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) er
 		n = 10
 	}
 	switch mode {
+	case "pages":
+		return readPages(req, out)
+	case "rotate":
+		return rotate(req, out)
 	case "hang":
 		time.Sleep(time.Hour)
 		return nil
@@ -116,6 +127,100 @@ func (source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) er
 		return err
 	}
 	return out.Checkpoint(stream.Name, []byte(`{"done":true}`))
+}
+
+// readPages emits pages "next".."pages"-1, one payload of "rows" rows and a
+// checkpoint each.
+func readPages(req sdk.ReadRequest, out sdk.Emitter) error {
+	var st struct{ Next int }
+	if s := req.State[stream.Name]; s != nil {
+		if err := json.Unmarshal(s, &st); err != nil {
+			return err
+		}
+	}
+	pages, _ := strconv.Atoi(req.Config["pages"])
+	rows, _ := strconv.Atoi(req.Config["rows"])
+	failAfter, err := strconv.Atoi(req.Config["fail_after"])
+	if err != nil {
+		failAfter = -1
+	}
+	b := sdk.NewBatchBuilder(stream.Name, stream.Schema)
+	for page, done := st.Next, 0; page < pages; page, done = page+1, done+1 {
+		p, err := out.BeginPayload(fmt.Sprintf("page-%03d.txt", page), "text/plain")
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(p, "page %d of %d\n", page, pages); err != nil {
+			return err
+		}
+		if err := p.Close(); err != nil {
+			return err
+		}
+		b.Reset(stream.Name, p.ID())
+		for i := range rows {
+			b.AppendInt64(0, int64(page*1_000_000+i))
+			b.AppendString(1, []byte(fmt.Sprintf("page %d item %d", page, i)))
+			b.AppendInt64(2, int64(i))
+			b.EndRow()
+		}
+		if err := out.Batch(b.Batch()); err != nil {
+			return err
+		}
+		if done == failAfter {
+			switch req.Config["fail"] {
+			case "transient":
+				return sdk.Transient(fmt.Errorf("upstream returned 503 on page %d", page))
+			default:
+				panic(fmt.Sprintf("fixture crashed on page %d", page))
+			}
+		}
+		if err := p.End(int64(rows), nil); err != nil {
+			return err
+		}
+		if err := out.Checkpoint(stream.Name, []byte(fmt.Sprintf(`{"next":%d}`, page+1))); err != nil {
+			return err
+		}
+		if d, _ := time.ParseDuration(req.Config["page_delay"]); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	return nil
+}
+
+// rotate hands the host a new "token" (the old one with "+" appended), as a
+// source whose OAuth refresh token rotates does, logs the token it was
+// given (the host must redact it) and emits one row holding a hash of it.
+func rotate(req sdk.ReadRequest, out sdk.Emitter) error {
+	token := req.Config["token"]
+	out.Log(sdk.LevelInfo, "refreshing with token "+token, "token", token)
+	if err := out.UpdateConfig(map[string]string{"token": token + "+"}); err != nil {
+		return err
+	}
+	if req.Config["fail"] == "transient" {
+		return sdk.Transient(fmt.Errorf("upstream failed after the refresh"))
+	}
+	sum := sha256.Sum256([]byte(token))
+	label := hex.EncodeToString(sum[:8])
+	p, err := out.BeginPayload("rotate.txt", "text/plain")
+	if err != nil {
+		return err
+	}
+	if _, err := p.Write([]byte("run with token hash " + label + "\n")); err != nil {
+		return err
+	}
+	if err := p.Close(); err != nil {
+		return err
+	}
+	b := sdk.NewBatchBuilder(stream.Name, stream.Schema)
+	b.Reset(stream.Name, p.ID())
+	b.AppendInt64(0, 1)
+	b.AppendString(1, []byte(label))
+	b.AppendInt64(2, 0)
+	b.EndRow()
+	if err := out.Batch(b.Batch()); err != nil {
+		return err
+	}
+	return p.End(1, nil)
 }
 
 func main() {

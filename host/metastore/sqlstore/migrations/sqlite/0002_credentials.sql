@@ -1,0 +1,10 @@
+-- Configuration values sources replaced while running (rotated OAuth
+-- refresh tokens), sealed with the host's secrets key: never plaintext.
+CREATE TABLE credentials (
+    source     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    sealed     BLOB NOT NULL,
+    base       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+) STRICT;
