@@ -32,11 +32,13 @@ var DefaultUserFields = []string{
 	"follower_count", "following_count", "likes_count", "video_count",
 }
 
-// DefaultVideoFields are the Video fields requested when Videos gets none.
+// DefaultVideoFields are the Video fields requested when Videos or
+// VideoPage gets none: every field of the Video object, is_aigc included
+// (added to the object in 2026).
 var DefaultVideoFields = []string{
 	"id", "create_time", "cover_image_url", "share_url", "video_description", "duration",
 	"height", "width", "title", "embed_html", "embed_link",
-	"like_count", "comment_count", "share_count", "view_count",
+	"like_count", "comment_count", "share_count", "view_count", "is_aigc",
 }
 
 // User is the TikTok User object. Every field is a pointer: nil means the
@@ -89,32 +91,12 @@ type Video struct {
 	ShareCount   *int64
 }
 
-// wireVideo is a Video as sent. Numbers are decoded as json.Number so that
-// no value passes through float64.
-type wireVideo struct {
-	ID               json.Number  `json:"id"`
-	CreateTime       *json.Number `json:"create_time"`
-	CoverImageURL    *string      `json:"cover_image_url"`
-	ShareURL         *string      `json:"share_url"`
-	VideoDescription *string      `json:"video_description"`
-	Title            *string      `json:"title"`
-	EmbedHTML        *string      `json:"embed_html"`
-	EmbedLink        *string      `json:"embed_link"`
-	Duration         *json.Number `json:"duration"`
-	Height           *json.Number `json:"height"`
-	Width            *json.Number `json:"width"`
-	IsAIGC           *bool        `json:"is_aigc"`
-	ViewCount        *json.Number `json:"view_count"`
-	LikeCount        *json.Number `json:"like_count"`
-	CommentCount     *json.Number `json:"comment_count"`
-	ShareCount       *json.Number `json:"share_count"`
-}
-
-// videoPage is the data of a /v2/video/list/ response.
+// videoPage is the data of a /v2/video/list/ response. Videos are kept raw
+// so that one bad video does not hide the others.
 type videoPage struct {
-	Videos  []wireVideo `json:"videos"`
-	Cursor  json.Number `json:"cursor"`
-	HasMore bool        `json:"has_more"`
+	Videos  []json.RawMessage `json:"videos"`
+	Cursor  json.Number       `json:"cursor"`
+	HasMore bool              `json:"has_more"`
 }
 
 // listRequest is the JSON body of /v2/video/list/.
@@ -123,37 +105,112 @@ type listRequest struct {
 	MaxCount int   `json:"max_count"`
 }
 
+// Page is one answer of /v2/video/list/.
+type Page struct {
+	// Videos are the page's videos in the order sent, repeats included.
+	Videos []Video
+	// Invalid are the videos of the page that could not be decoded.
+	Invalid []InvalidVideo
+	// Cursor is the cursor to ask for the next page with (Unix ms); the
+	// cursor asked with when the answer had none.
+	Cursor int64
+	// HasMore says whether more pages follow.
+	HasMore bool
+	// Exchange is the request and the answer as received.
+	Exchange Exchange
+}
+
+// InvalidVideo is a video of a page that could not be decoded.
+type InvalidVideo struct {
+	// Index is the video's position in data.videos (0-based).
+	Index int
+	// ID is the video's id, when it could be read.
+	ID string
+	// Field names the offending field, e.g. "view_count".
+	Field string
+	// Message says what is wrong.
+	Message string
+}
+
 // UserInfo fetches the authorised user's profile with the given fields
 // (DefaultUserFields when empty).
 func (c *Client) UserInfo(ctx context.Context, fields []string) (User, error) {
+	u, _, err := c.FetchUserInfo(ctx, fields)
+	return u, err
+}
+
+// FetchUserInfo is UserInfo that also returns the answered exchange.
+func (c *Client) FetchUserInfo(ctx context.Context, fields []string) (User, Exchange, error) {
 	if len(fields) == 0 {
 		fields = DefaultUserFields
 	}
-	data, err := c.call(ctx, http.MethodGet, userInfoEndpoint, fields, nil)
+	data, ex, err := c.call(ctx, http.MethodGet, userInfoEndpoint, fields, nil)
 	if err != nil {
-		return User{}, err
+		return User{}, Exchange{}, err
 	}
 	var d struct {
 		User User `json:"user"`
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
-		return User{}, fmt.Errorf("failed to decode the TikTok user info: %w", err)
+		return User{}, ex, fmt.Errorf("failed to decode the TikTok user info (data.user): %w", err)
 	}
-	return d.User, nil
+	return d.User, ex, nil
 }
 
-// Videos lists all the authorised user's public videos, newest first, each
-// once, with the given fields (DefaultVideoFields when empty; "id" is always
-// added). It pages through /v2/video/list/ until has_more is false, and stops
-// early, logging it, after MaxStalledPages consecutive pages that bring no
-// new video without moving the cursor.
-func (c *Client) Videos(ctx context.Context, fields []string) ([]Video, error) {
+// VideoPage fetches one page of the authorised user's public videos posted
+// before cursor (Unix ms; 0 for the newest), at most maxCount of them
+// (PageSize when not between 1 and PageSize), with the given fields
+// (DefaultVideoFields when empty; "id" is always added). Videos that cannot
+// be decoded are listed in Page.Invalid; an answer whose page itself cannot
+// be decoded is an error.
+func (c *Client) VideoPage(ctx context.Context, fields []string, cursor int64, maxCount int) (Page, error) {
 	if len(fields) == 0 {
 		fields = DefaultVideoFields
 	}
 	if !slices.Contains(fields, "id") {
 		fields = append([]string{"id"}, fields...)
 	}
+	if maxCount < 1 || maxCount > PageSize {
+		maxCount = PageSize
+	}
+	body, err := json.Marshal(listRequest{Cursor: cursor, MaxCount: maxCount})
+	if err != nil {
+		return Page{}, fmt.Errorf("failed to encode the TikTok video list request: %w", err)
+	}
+	data, ex, err := c.call(ctx, http.MethodPost, videoListEndpoint, fields, body)
+	if err != nil {
+		return Page{}, err
+	}
+	var wire videoPage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&wire); err != nil {
+		return Page{}, fmt.Errorf("failed to decode the TikTok video list page at cursor %d (data.videos, data.cursor, data.has_more): %w", cursor, err)
+	}
+	p := Page{Cursor: cursor, HasMore: wire.HasMore, Exchange: ex}
+	if wire.Cursor != "" {
+		if p.Cursor, err = wire.Cursor.Int64(); err != nil {
+			return Page{}, fmt.Errorf("failed to decode the TikTok video list page at cursor %d: data.cursor %q is not an integer", cursor, wire.Cursor)
+		}
+	}
+	for i, raw := range wire.Videos {
+		v, field, err := decodeVideo(raw)
+		if err != nil {
+			p.Invalid = append(p.Invalid, InvalidVideo{Index: i, ID: v.ID, Field: field, Message: err.Error()})
+			continue
+		}
+		p.Videos = append(p.Videos, v)
+	}
+	return p, nil
+}
+
+// Videos lists all the authorised user's public videos, newest first, each
+// once, with the given fields (DefaultVideoFields when empty; "id" is always
+// added). It pages through /v2/video/list/ until has_more is false, and stops
+// early, logging it, after MaxStalledPages consecutive pages that bring no
+// new video without moving the cursor. A video that cannot be decoded is an
+// error.
+func (c *Client) Videos(ctx context.Context, fields []string) ([]Video, error) {
 	var (
 		out     []Video
 		seen    = map[string]bool{}
@@ -162,27 +219,17 @@ func (c *Client) Videos(ctx context.Context, fields []string) ([]Video, error) {
 		pages   int
 	)
 	for {
-		body, err := json.Marshal(listRequest{Cursor: cursor, MaxCount: PageSize})
-		if err != nil {
-			return nil, fmt.Errorf("failed to encode the TikTok video list request: %w", err)
-		}
-		data, err := c.call(ctx, http.MethodPost, videoListEndpoint, fields, body)
+		page, err := c.VideoPage(ctx, fields, cursor, PageSize)
 		if err != nil {
 			return nil, fmt.Errorf("failed to list TikTok videos (page %d, cursor %d): %w", pages+1, cursor, err)
 		}
 		pages++
-		var page videoPage
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		if err := dec.Decode(&page); err != nil {
-			return nil, fmt.Errorf("failed to decode TikTok video list page %d: %w", pages, err)
+		if len(page.Invalid) > 0 {
+			bad := page.Invalid[0]
+			return nil, fmt.Errorf("failed to decode video %d on TikTok video list page %d: field %s: %s", bad.Index, pages, bad.Field, bad.Message)
 		}
 		added := 0
-		for _, w := range page.Videos {
-			v, err := w.video()
-			if err != nil {
-				return nil, fmt.Errorf("failed to decode a video on TikTok video list page %d: %w", pages, err)
-			}
+		for _, v := range page.Videos {
 			if seen[v.ID] {
 				continue
 			}
@@ -193,13 +240,7 @@ func (c *Client) Videos(ctx context.Context, fields []string) ([]Video, error) {
 		if !page.HasMore {
 			return out, nil
 		}
-		next := cursor
-		if page.Cursor != "" {
-			if next, err = page.Cursor.Int64(); err != nil {
-				return nil, fmt.Errorf("failed to decode the cursor of TikTok video list page %d: %w", pages, err)
-			}
-		}
-		if added == 0 && next == cursor {
+		if added == 0 && page.Cursor == cursor {
 			stalled++
 			if stalled >= MaxStalledPages {
 				c.cfg.Logger("TikTok video list stopped: cursor did not move", "cursor", cursor, "stalled_pages", stalled, "videos", len(out))
@@ -208,45 +249,92 @@ func (c *Client) Videos(ctx context.Context, fields []string) ([]Video, error) {
 		} else {
 			stalled = 0
 		}
-		cursor = next
+		cursor = page.Cursor
 	}
 }
 
-// video converts w, checking that every number is an integer.
-func (w wireVideo) video() (Video, error) {
-	id := w.ID.String()
-	if id == "" {
-		return Video{}, fmt.Errorf("video without an id")
+// decodeVideo decodes one video object field by field, so that a bad value
+// is named: every number must be an integer (read without passing through
+// float64), text must be text. On failure it returns the id when it could
+// be read and the offending field.
+func decodeVideo(raw json.RawMessage) (Video, string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Video{}, "", fmt.Errorf("not a video object: %w", err)
 	}
-	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-		return Video{}, fmt.Errorf("video id %q is not a decimal integer", id)
+	var v Video
+	present := func(name string) (json.RawMessage, bool) {
+		r, ok := m[name]
+		return r, ok && string(bytes.TrimSpace(r)) != "null"
 	}
-	v := Video{
-		ID: id, CoverImageURL: w.CoverImageURL, ShareURL: w.ShareURL, VideoDescription: w.VideoDescription,
-		Title: w.Title, EmbedHTML: w.EmbedHTML, EmbedLink: w.EmbedLink, IsAIGC: w.IsAIGC,
+	idRaw, ok := present("id")
+	if !ok {
+		return v, "id", fmt.Errorf("video without an id")
 	}
-	var err error
-	num := func(name string, n *json.Number) *int64 {
-		if n == nil || err != nil {
-			return nil
+	var id json.Number
+	if err := decodeNumber(idRaw, &id); err != nil {
+		return v, "id", fmt.Errorf("video id %s is not a decimal integer", idRaw)
+	}
+	if _, err := strconv.ParseUint(id.String(), 10, 64); err != nil {
+		return v, "id", fmt.Errorf("video id %q is not a decimal integer", id)
+	}
+	v.ID = id.String()
+	for _, f := range []struct {
+		name string
+		dst  **string
+	}{
+		{"cover_image_url", &v.CoverImageURL}, {"share_url", &v.ShareURL}, {"video_description", &v.VideoDescription},
+		{"title", &v.Title}, {"embed_html", &v.EmbedHTML}, {"embed_link", &v.EmbedLink},
+	} {
+		if r, ok := present(f.name); ok {
+			var s string
+			if err := json.Unmarshal(r, &s); err != nil {
+				return v, f.name, fmt.Errorf("video %s: field %s is not text: %s", v.ID, f.name, r)
+			}
+			*f.dst = &s
 		}
-		i, e := n.Int64()
-		if e != nil {
-			err = fmt.Errorf("video %s: field %s %q is not an integer", id, name, n.String())
-			return nil
-		}
-		return &i
 	}
-	if ct := num("create_time", w.CreateTime); ct != nil {
-		t := time.Unix(*ct, 0).UTC()
+	if r, ok := present("is_aigc"); ok {
+		var b bool
+		if err := json.Unmarshal(r, &b); err != nil {
+			return v, "is_aigc", fmt.Errorf("video %s: field is_aigc is not true or false: %s", v.ID, r)
+		}
+		v.IsAIGC = &b
+	}
+	var createTime *int64
+	for _, f := range []struct {
+		name string
+		dst  **int64
+	}{
+		{"create_time", &createTime}, {"duration", &v.Duration}, {"height", &v.Height}, {"width", &v.Width},
+		{"view_count", &v.ViewCount}, {"like_count", &v.LikeCount}, {"comment_count", &v.CommentCount}, {"share_count", &v.ShareCount},
+	} {
+		r, ok := present(f.name)
+		if !ok {
+			continue
+		}
+		var n json.Number
+		err := decodeNumber(r, &n)
+		var i int64
+		if err == nil {
+			i, err = n.Int64()
+		}
+		if err != nil {
+			return v, f.name, fmt.Errorf("video %s: field %s %s is not an integer", v.ID, f.name, r)
+		}
+		*f.dst = &i
+	}
+	if createTime != nil {
+		t := time.Unix(*createTime, 0).UTC()
 		v.CreateTime = &t
 	}
-	v.Duration = num("duration", w.Duration)
-	v.Height = num("height", w.Height)
-	v.Width = num("width", w.Width)
-	v.ViewCount = num("view_count", w.ViewCount)
-	v.LikeCount = num("like_count", w.LikeCount)
-	v.CommentCount = num("comment_count", w.CommentCount)
-	v.ShareCount = num("share_count", w.ShareCount)
-	return v, err
+	return v, "", nil
+}
+
+// decodeNumber decodes a JSON number (or a string holding one) into n
+// without passing through float64.
+func decodeNumber(raw json.RawMessage, n *json.Number) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(n)
 }

@@ -13,17 +13,23 @@
 //   - Access tokens are cached until shortly before they expire; a 401
 //     access_token_invalid triggers one refresh and one retry. A rejected
 //     refresh (invalid_grant) is an sdk.ConfigError asking the user to
-//     re-authorise; error messages never contain a token or the secret.
+//     re-authorise the app; error messages never contain a token or the
+//     secret.
 //   - A client-side token bucket keeps requests under
 //     Config.RequestsPerMinute. Throttling (HTTP 429 or the
-//     rate_limit_exceeded code inside an HTTP 200 body) and 5xx answers are
+//     rate_limit_exceeded code inside an HTTP 200 body), 5xx answers,
+//     network failures and bodies that are not JSON (a response cut off) are
 //     retried with exponential backoff and full jitter (base 1 s, cap 60 s);
-//     after Config.MaxRetries the error is an sdk.RateLimited or
-//     sdk.Transient.
-//   - Video lists are paged by cursor (Unix ms) until has_more is false,
-//     tolerating short and empty pages, de-duplicating by id and guarding
-//     against a cursor that stops moving. Ids stay strings (they are 19
-//     digits and do not survive float64).
+//     after Config.MaxRetries the error is an sdk.RateLimited (with the time
+//     the one-minute window resets) or an sdk.Transient.
+//   - Every answered data request is returned as an Exchange: the request
+//     without credentials and the body exactly as received, for the landing
+//     zone.
+//   - Video lists are paged by cursor (Unix ms) until has_more is false
+//     (VideoPage gives one page, Videos all of them), tolerating short and
+//     empty pages, de-duplicating by id and guarding against a cursor that
+//     stops moving. Ids stay strings (they are 19 digits and do not survive
+//     float64).
 package displayapi
 
 import (
@@ -44,6 +50,9 @@ import (
 
 // DefaultBaseURL is the Display API host.
 const DefaultBaseURL = "https://open.tiktokapis.com"
+
+// DefaultTokenURL is the OAuth token endpoint of the Display API.
+const DefaultTokenURL = DefaultBaseURL + tokenEndpoint
 
 // Defaults for Config.
 const (
@@ -81,6 +90,9 @@ type Config struct {
 	// BaseURL is the API host without a trailing slash; DefaultBaseURL when
 	// empty.
 	BaseURL string
+	// TokenURL is the OAuth token endpoint; BaseURL + "/v2/oauth/token/"
+	// when empty.
+	TokenURL string
 	// ClientKey and ClientSecret are the app credentials.
 	ClientKey    string
 	ClientSecret string
@@ -124,6 +136,7 @@ type Client struct {
 	refreshToken string
 	accessToken  string
 	accessUntil  time.Time // when to stop using accessToken
+	openID       string    // open_id of the authorised user, from the token response
 	stopped      error     // set when a rotated token could not be persisted
 }
 
@@ -132,6 +145,9 @@ func New(cfg Config) *Client {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = cfg.BaseURL + tokenEndpoint
 	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = DefaultMaxRetries
@@ -178,8 +194,9 @@ func sleepTimer(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// backoff returns the full-jitter delay before retry number attempt (0-based).
-func backoff(attempt int) time.Duration {
+// Backoff returns the full-jitter delay before retry number attempt
+// (0-based): uniform between zero and min(BackoffCap, BackoffBase·2^attempt).
+func Backoff(attempt int) time.Duration {
 	ceiling := BackoffCap
 	if attempt < 16 {
 		ceiling = min(BackoffCap, BackoffBase<<attempt)
@@ -213,27 +230,27 @@ const (
 
 // call sends a data request to endpoint with the given fields and JSON body
 // (nil for GET), handling tokens, the limiter, retries and the error
-// envelope. It returns the envelope's data.
-func (c *Client) call(ctx context.Context, method, endpoint string, fields []string, body []byte) (json.RawMessage, error) {
+// envelope. It returns the envelope's data and the answered exchange.
+func (c *Client) call(ctx context.Context, method, endpoint string, fields []string, body []byte) (json.RawMessage, Exchange, error) {
 	retries := 0
 	refreshed := false
 	for {
 		token, err := c.token(ctx)
 		if err != nil {
-			return nil, err
+			return nil, Exchange{}, err
 		}
 		if err := c.limiter.wait(ctx); err != nil {
-			return nil, fmt.Errorf("failed to wait for the TikTok rate limiter: %w", err)
+			return nil, Exchange{}, fmt.Errorf("failed to wait for the TikTok rate limiter: %w", err)
 		}
-		data, kind, err := c.attempt(ctx, method, endpoint, fields, body, token)
+		data, ex, kind, err := c.attempt(ctx, method, endpoint, fields, body, token)
 		switch kind {
 		case outcomeOK:
-			return data, nil
+			return data, ex, nil
 		case outcomeFatal:
-			return nil, err
+			return nil, Exchange{}, err
 		case outcomeUnauthorized:
 			if refreshed {
-				return nil, sdk.ConfigError(fmt.Errorf("TikTok rejected a freshly refreshed access token for %s; re-authorize the TikTok account: %w", endpoint, err))
+				return nil, Exchange{}, sdk.ConfigError(fmt.Errorf("TikTok rejected a freshly refreshed access token for %s; re-authorise the app and set refresh_token: %w", endpoint, err))
 			}
 			refreshed = true
 			c.cfg.Logger("TikTok access token rejected; refreshing", "endpoint", endpoint)
@@ -243,29 +260,33 @@ func (c *Client) call(ctx context.Context, method, endpoint string, fields []str
 		// Rate limited or transient: retry with backoff.
 		if retries >= c.cfg.MaxRetries {
 			if kind == outcomeRateLimited {
-				return nil, sdk.RateLimited(fmt.Errorf("TikTok %s still throttled after %d retries: %w", endpoint, retries, err), c.cfg.Now().Add(rateLimitWindow))
+				return nil, Exchange{}, sdk.RateLimited(fmt.Errorf("TikTok kept throttling %s (rate limit exceeded) after %d retries: %w", endpoint, retries, err), c.cfg.Now().Add(rateLimitWindow))
 			}
-			return nil, sdk.Transient(fmt.Errorf("TikTok %s still failing after %d retries: %w", endpoint, retries, err))
+			return nil, Exchange{}, sdk.Transient(fmt.Errorf("TikTok %s kept failing after %d retries: %w", endpoint, retries, err))
 		}
-		d := backoff(retries)
+		d := Backoff(retries)
 		retries++
 		c.cfg.Logger("retrying TikTok request", "endpoint", endpoint, "retry", retries, "delay", d, "reason", err.Error())
 		if err := c.cfg.Sleep(ctx, d); err != nil {
-			return nil, fmt.Errorf("failed to wait before retrying TikTok %s: %w", endpoint, err)
+			return nil, Exchange{}, fmt.Errorf("failed to wait before retrying TikTok %s: %w", endpoint, err)
 		}
 	}
 }
 
 // attempt sends one data request and classifies the answer.
-func (c *Client) attempt(ctx context.Context, method, endpoint string, fields []string, body []byte, token string) (json.RawMessage, outcome, error) {
-	u := c.cfg.BaseURL + endpoint + "?" + url.Values{"fields": {strings.Join(fields, ",")}}.Encode()
+func (c *Client) attempt(ctx context.Context, method, endpoint string, fields []string, body []byte, token string) (json.RawMessage, Exchange, outcome, error) {
+	ex := Exchange{
+		Method: method,
+		URL:    c.cfg.BaseURL + endpoint + "?" + url.Values{"fields": {strings.Join(fields, ",")}}.Encode(),
+		Params: requestParams(fields, body),
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := http.NewRequestWithContext(ctx, method, ex.URL, rd)
 	if err != nil {
-		return nil, outcomeFatal, fmt.Errorf("failed to build TikTok %s request: %w", endpoint, err)
+		return nil, ex, outcomeFatal, fmt.Errorf("failed to build TikTok %s request: %w", endpoint, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
@@ -274,35 +295,52 @@ func (c *Client) attempt(ctx context.Context, method, endpoint string, fields []
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, outcomeFatal, fmt.Errorf("failed to call TikTok %s: %w", endpoint, ctx.Err())
+			return nil, ex, outcomeFatal, fmt.Errorf("failed to call TikTok %s: %w", endpoint, ctx.Err())
 		}
-		return nil, outcomeTransient, fmt.Errorf("failed to call TikTok %s: %w", endpoint, err)
+		return nil, ex, outcomeTransient, fmt.Errorf("failed to call TikTok %s: %w", endpoint, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
-		return nil, outcomeTransient, fmt.Errorf("failed to read TikTok %s response: %w", endpoint, err)
+		if ctx.Err() != nil {
+			return nil, ex, outcomeFatal, fmt.Errorf("failed to read TikTok %s response: %w", endpoint, ctx.Err())
+		}
+		return nil, ex, outcomeTransient, fmt.Errorf("failed to read TikTok %s response: %w", endpoint, err)
 	}
+	ex.Status, ex.ReceivedAt, ex.Body = resp.StatusCode, c.cfg.Now().UTC(), raw
 	var env envelope
 	decodeErr := json.Unmarshal(raw, &env)
 	code := env.Error.Code
 	describe := func() error {
 		if decodeErr != nil {
-			return fmt.Errorf("TikTok %s answered HTTP %d with an undecodable body: %w", endpoint, resp.StatusCode, decodeErr)
+			return fmt.Errorf("TikTok %s answered HTTP %d with a body that is not valid JSON (%d bytes): %w", endpoint, resp.StatusCode, len(raw), decodeErr)
 		}
 		return fmt.Errorf("TikTok %s answered HTTP %d, error %q: %s (log_id %s)", endpoint, resp.StatusCode, code, env.Error.Message, env.Error.LogID)
 	}
 	switch {
 	case code == codeRateLimitExceeded || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, outcomeRateLimited, describe()
+		return nil, ex, outcomeRateLimited, describe()
 	case resp.StatusCode >= 500 || code == codeInternalError:
-		return nil, outcomeTransient, describe()
+		return nil, ex, outcomeTransient, describe()
 	case code == codeAccessTokenInvalid || (resp.StatusCode == http.StatusUnauthorized && code == ""):
-		return nil, outcomeUnauthorized, describe()
+		return nil, ex, outcomeUnauthorized, describe()
 	case code == codeScopeNotAuthorized || code == codeScopePermissionMissed:
-		return nil, outcomeFatal, sdk.ConfigError(fmt.Errorf("the TikTok authorization lacks a scope needed for %s; re-authorize the account granting it: %w", endpoint, describe()))
+		return nil, ex, outcomeFatal, sdk.ConfigError(fmt.Errorf("the TikTok authorisation lacks a scope needed for %s; re-authorise the app granting user.info.basic, user.info.profile, user.info.stats and video.list, and set refresh_token: %w", endpoint, describe()))
+	case resp.StatusCode == http.StatusNotFound && decodeErr != nil:
+		return nil, ex, outcomeFatal, sdk.ConfigError(fmt.Errorf("TikTok %s was not found at %s; check base_url: %w", endpoint, c.cfg.BaseURL, describe()))
+	case decodeErr != nil && resp.StatusCode == http.StatusOK:
+		// A body cut off or mangled on the way: worth another try.
+		return nil, ex, outcomeTransient, describe()
 	case decodeErr != nil || code != codeOK || resp.StatusCode != http.StatusOK:
-		return nil, outcomeFatal, describe()
+		return nil, ex, outcomeFatal, describe()
 	}
-	return env.Data, outcomeOK, nil
+	return env.Data, ex, outcomeOK, nil
+}
+
+// OpenID returns the open_id of the authorised user, known once a token has
+// been obtained (empty before).
+func (c *Client) OpenID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.openID
 }

@@ -226,7 +226,7 @@ func requireConfigErrorWithoutSecrets(t *testing.T, err error, secrets ...string
 	t.Helper()
 	require.Error(t, err)
 	require.Equal(t, sdk.KindConfig, sdk.KindOf(err), "error: %v", err)
-	require.Contains(t, err.Error(), "re-authorize")
+	require.Contains(t, err.Error(), "re-authorise the app and set refresh_token")
 	for _, s := range secrets {
 		require.NotContains(t, err.Error(), s)
 	}
@@ -513,12 +513,12 @@ func TestBackoffFullJitter(t *testing.T) {
 	t.Parallel()
 	for attempt := range 12 {
 		for range 50 {
-			d := backoff(attempt)
+			d := Backoff(attempt)
 			require.GreaterOrEqual(t, d, time.Duration(0))
 			require.LessOrEqual(t, d, min(BackoffCap, BackoffBase<<attempt))
 		}
 	}
-	require.LessOrEqual(t, backoff(100), BackoffCap)
+	require.LessOrEqual(t, Backoff(100), BackoffCap)
 }
 
 func TestContextCancelStopsRetries(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 	"github.com/bedrot-label/bedrot/sdk"
 )
 
-// tokenEndpoint is the OAuth token path, relative to Config.BaseURL.
+// tokenEndpoint is the OAuth token path, relative to Config.BaseURL; it
+// makes the default Config.TokenURL.
 const tokenEndpoint = "/v2/oauth/token/"
 
 // maxExpirySkew is the most an access token is retired before its expiry.
@@ -31,6 +32,7 @@ type tokenResponse struct {
 	RefreshToken     string `json:"refresh_token"`
 	RefreshExpiresIn int64  `json:"refresh_expires_in"`
 	Scope            string `json:"scope"`
+	OpenID           string `json:"open_id"`
 	// The OAuth error shape shares the body.
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`
@@ -82,7 +84,7 @@ func (c *Client) refreshLocked(ctx context.Context) (string, error) {
 			}
 			return "", sdk.Transient(fmt.Errorf("TikTok token refresh still failing after %d retries: %w", retries, err))
 		}
-		d := backoff(retries)
+		d := Backoff(retries)
 		c.cfg.Logger("retrying TikTok token refresh", "retry", retries+1, "delay", d, "reason", err.Error())
 		if err := c.cfg.Sleep(ctx, d); err != nil {
 			return "", fmt.Errorf("failed to wait before retrying the TikTok token refresh: %w", err)
@@ -109,6 +111,9 @@ func (c *Client) refreshLocked(ctx context.Context) (string, error) {
 		c.cfg.Logger("TikTok token response carried no refresh token; keeping the current one")
 	}
 
+	if tr.OpenID != "" {
+		c.openID = tr.OpenID
+	}
 	ttl := time.Duration(tr.ExpiresIn) * time.Second
 	c.accessToken = tr.AccessToken
 	c.accessUntil = now.Add(ttl - min(maxExpirySkew, ttl/10))
@@ -123,7 +128,7 @@ func (c *Client) requestToken(ctx context.Context) (tokenResponse, outcome, erro
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {c.refreshToken},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+tokenEndpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return tokenResponse{}, outcomeFatal, fmt.Errorf("failed to build the TikTok token request: %w", err)
 	}
@@ -138,6 +143,9 @@ func (c *Client) requestToken(ctx context.Context) (tokenResponse, outcome, erro
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
+		if ctx.Err() != nil {
+			return tokenResponse{}, outcomeFatal, fmt.Errorf("failed to read the TikTok token response: %w", ctx.Err())
+		}
 		return tokenResponse{}, outcomeTransient, fmt.Errorf("failed to read the TikTok token response: %w", err)
 	}
 	var tr tokenResponse
@@ -146,7 +154,7 @@ func (c *Client) requestToken(ctx context.Context) (tokenResponse, outcome, erro
 	// server text and the request carried secrets.
 	describe := func() error {
 		if decodeErr != nil {
-			return fmt.Errorf("TikTok token endpoint answered HTTP %d with an undecodable body: %w", resp.StatusCode, decodeErr)
+			return fmt.Errorf("TikTok token endpoint answered HTTP %d with a body that is not valid JSON (%d bytes): %w", resp.StatusCode, len(raw), decodeErr)
 		}
 		return fmt.Errorf("TikTok token endpoint answered HTTP %d, error %q (log_id %s)", resp.StatusCode, tr.Error, tr.LogID)
 	}
@@ -156,9 +164,14 @@ func (c *Client) requestToken(ctx context.Context) (tokenResponse, outcome, erro
 	case resp.StatusCode >= 500:
 		return tr, outcomeTransient, describe()
 	case tr.Error == "invalid_grant":
-		return tr, outcomeFatal, sdk.ConfigError(fmt.Errorf("the TikTok authorization is no longer valid (refresh token expired, already used or revoked); re-authorize the TikTok account to obtain a new refresh token: %w", describe()))
+		return tr, outcomeFatal, sdk.ConfigError(fmt.Errorf("TikTok rejected the refresh token (it expired, was already used or the user revoked the app); re-authorise the app and set refresh_token: %w", describe()))
 	case tr.Error == "invalid_client" || tr.Error == "unauthorized_client":
-		return tr, outcomeFatal, sdk.ConfigError(fmt.Errorf("TikTok rejected the app credentials; check the client key and client secret: %w", describe()))
+		return tr, outcomeFatal, sdk.ConfigError(fmt.Errorf("TikTok rejected the app credentials; check client_key and client_secret: %w", describe()))
+	case resp.StatusCode == http.StatusNotFound && decodeErr != nil:
+		return tr, outcomeFatal, sdk.ConfigError(fmt.Errorf("there is no TikTok token endpoint at %s; check token_url: %w", c.cfg.TokenURL, describe()))
+	case decodeErr != nil && resp.StatusCode == http.StatusOK:
+		// A body cut off or mangled on the way: worth another try.
+		return tr, outcomeTransient, describe()
 	case decodeErr != nil || tr.Error != "" || resp.StatusCode != http.StatusOK:
 		return tr, outcomeFatal, describe()
 	case tr.AccessToken == "":

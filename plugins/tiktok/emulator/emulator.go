@@ -1,7 +1,9 @@
 // Package emulator is an in-process fake of the TikTok Display API v2
-// (https://open.tiktokapis.com), for tests of the TikTok source plugin.
+// (https://open.tiktokapis.com) and of the account endpoint of the TikTok
+// Accounts API (https://business-api.tiktok.com), for tests of the TikTok
+// source plugin.
 //
-// It serves three endpoints over an httptest.Server:
+// It serves four endpoints over an httptest.Server:
 //
 //   - POST /v2/oauth/token/ (form-encoded, grant_type=refresh_token). Refresh
 //     tokens are rotated on every refresh: the old one then fails with
@@ -13,11 +15,18 @@
 //     returning data.videos, data.cursor and data.has_more. Videos are sorted
 //     by create_time descending; create_time is in seconds while cursor is in
 //     milliseconds; max_count defaults to 10 and may not exceed 20.
+//   - GET /open_api/v1.3/business/get/?business_id=…&fields=[…]&start_date=…&end_date=…
+//     with the Access-Token header, returning the {code, message,
+//     request_id, data} envelope (code 0 on success, every answer HTTP 200)
+//     with the account fields and one data.metrics entry per day, at most
+//     60 days back; the last two days carry partial numbers (the 24–48 h
+//     latency). See BusinessMetrics.
 //
-// Data responses use the envelope {"data":…,"error":{"code","message","log_id"}}
-// with error.code "ok" on success. Failures follow the reference: 400
-// invalid_params, 401 access_token_invalid / scope_not_authorized, 429
-// rate_limit_exceeded without a Retry-After header.
+// Display API data responses use the envelope
+// {"data":…,"error":{"code","message","log_id"}} with error.code "ok" on
+// success. Failures follow the reference: 400 invalid_params, 401
+// access_token_invalid / scope_not_authorized, 429 rate_limit_exceeded
+// without a Retry-After header, 500 internal_error.
 //
 // The fake account and its videos are generated deterministically from
 // Options.Seed and the clock at New (create times count back from it; fix
@@ -25,9 +34,18 @@
 // round trip), counters are lifetime totals, and titles contain emoji,
 // newlines, quotes, hashtags or are empty. AdvanceDay moves the counters on
 // as if a day had passed (views grow, some likes are removed), so that daily
-// snapshots differ. Fault knobs in Options inject throttling, short and empty
-// pages, duplicates across pages and revoked authorizations. Counts reports
-// how many requests each endpoint received.
+// snapshots differ.
+//
+// Fault knobs in Options inject, on Display API data requests: throttling
+// every Nth request (RateLimitEvery) or in a storm (RateLimitStorm), with
+// HTTP 429 or the code inside an HTTP 200 body (InBodyRateLimit); 5xx bursts
+// (ServerErrors); truncated JSON (MalformedJSON); slow answers
+// (SlowResponses, SlowDelay); access tokens expiring mid-run
+// (ExpireTokensEvery); short and empty pages with has_more (ShortPages);
+// videos repeated across pages (DuplicateAcrossPages); and a revoked
+// authorization (RevokeAfter). Refresh tokens always rotate. The Business
+// endpoint throttles with code 40100 (BusinessRateLimitEvery). Counts
+// reports how many requests each endpoint received and how each knob fired.
 //
 // Typical use:
 //
@@ -115,6 +133,45 @@ type Options struct {
 	// requests have been answered: later data requests get 401
 	// access_token_invalid and refreshes get invalid_grant.
 	RevokeAfter int
+	// RateLimitStorm throttles a run of consecutive data requests (a 429
+	// storm), answered like RateLimitEvery (HTTP 429, or HTTP 200 with the
+	// code in the body when InBodyRateLimit is set).
+	RateLimitStorm Burst
+	// ServerErrors answers the data requests it covers with a 5xx: HTTP 500
+	// with error code internal_error, or a 502 or 503 HTML page from the
+	// load balancer, in turn.
+	ServerErrors Burst
+	// MalformedJSON answers the data requests it covers with HTTP 200 and a
+	// JSON body cut off in the middle.
+	MalformedJSON Burst
+	// SlowDelay holds back the answer to data requests by this long: those
+	// SlowResponses covers, or every one when SlowResponses is the zero
+	// Burst. A client that gives up before then gets no answer, and the
+	// request has no effect.
+	SlowDelay     time.Duration
+	SlowResponses Burst
+	// ExpireTokensEvery, when N > 0, expires every access token issued so
+	// far just before the Nth, 2Nth, … data request is checked, as when
+	// tokens run out in the middle of a run: that request gets 401
+	// access_token_invalid and the client must refresh (rotating the refresh
+	// token) to go on.
+	ExpireTokensEvery int
+
+	// BusinessAccessToken is the Access-Token the Accounts API (API for
+	// Business) accepts; when empty, /business/get/ answers every request
+	// with code 40105 (invalid token).
+	BusinessAccessToken string
+	// BusinessID is the business_id the Accounts API serves; the account's
+	// OpenID when empty (for the Accounts API the business_id is the
+	// account's open_id). Other ids get code 40001 (no permission).
+	BusinessID string
+	// BusinessRateLimitEvery, when N > 0, throttles every Nth request to
+	// /business/get/ with HTTP 200 and code 40100, as the Accounts API does.
+	BusinessRateLimitEvery int
+	// BusinessPersonalAccount makes the business-only daily metrics
+	// (phone_number_clicks, lead_submissions, app_download_clicks,
+	// email_clicks, address_clicks) null, as for a personal account.
+	BusinessPersonalAccount bool
 }
 
 // Account is the fake TikTok user behind the tokens.
@@ -174,6 +231,22 @@ type Counts struct {
 	Unauthorized int
 	// TokenErrors counts token requests answered with an OAuth error.
 	TokenErrors int
+	// ServerErrors, Malformed and Slowed count data requests answered with a
+	// 5xx, with a truncated body, or held back, by the fault knobs;
+	// Abandoned counts held-back requests the client gave up on.
+	ServerErrors int
+	Malformed    int
+	Slowed       int
+	Abandoned    int
+	// Expired counts access tokens expired by ExpireTokensEvery or
+	// ExpireAccessTokens.
+	Expired int
+	// Business counts requests to /business/get/, BusinessThrottled those
+	// answered with code 40100 and BusinessErrors those answered with
+	// another non-zero code.
+	Business          int
+	BusinessThrottled int
+	BusinessErrors    int
 }
 
 // Server is a running (or startable) Display API emulator. Its methods are
@@ -192,7 +265,8 @@ type Server struct {
 	refreshExpiry time.Time
 	accessTokens  map[string]time.Time // token -> expiry
 	revoked       bool
-	dataRequests  int // data requests that reached the throttle check
+	seq           int // data requests received (numbers them for Burst)
+	businessSeq   int // Business API requests received
 	served        int // data requests answered successfully
 	listCalls     int // list calls that reached paging
 	logSeq        uint64
@@ -228,6 +302,9 @@ func New(opts Options) *Server {
 		s.accessTokens[opts.AccessToken] = t.Add(opts.AccessTokenTTL)
 	}
 	s.account, s.videos = seed(opts, t)
+	if s.opts.BusinessID == "" {
+		s.opts.BusinessID = s.account.OpenID
+	}
 	s.ts = httptest.NewUnstartedServer(s.routes())
 	return s
 }
@@ -249,6 +326,26 @@ func (s *Server) RefreshToken() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refreshToken
+}
+
+// Options returns the options the server runs with, defaults filled in
+// (token lifetimes, scope, BusinessID).
+func (s *Server) Options() Options {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts
+}
+
+// AccessTokens returns every access token the server has issued or was
+// given, expired or not (for tests that check no token leaks).
+func (s *Server) AccessTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.accessTokens))
+	for tok := range s.accessTokens {
+		out = append(out, tok)
+	}
+	return out
 }
 
 // Revoke revokes the authorization now, as if the user had disconnected the

@@ -534,3 +534,11 @@ func TestAdvanceDayVisibleOverHTTP(t *testing.T) {
 		require.NotEqual(t, v0[i]["view_count"], v1[i]["view_count"])
 	}
 }
+
+func TestAccessTokens(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{})
+	require.Equal(t, []string{testAT}, s.AccessTokens())
+	_, tok := refresh(t, base, refreshForm(testRT))
+	require.ElementsMatch(t, []string{testAT, tok["access_token"].(string)}, s.AccessTokens())
+}

@@ -22,6 +22,7 @@ const (
 	CodeScopeNotAuthorized = "scope_not_authorized"
 	CodeInvalidParams      = "invalid_params"
 	CodeRateLimitExceeded  = "rate_limit_exceeded"
+	CodeInternalError      = "internal_error"
 )
 
 // OAuth error values (the "error" key of token endpoint failures).
@@ -113,6 +114,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v2/oauth/token/", s.handleToken)
 	mux.HandleFunc("GET /v2/user/info/", s.handleUserInfo)
 	mux.HandleFunc("POST /v2/video/list/", s.handleVideoList)
+	mux.HandleFunc("GET "+BusinessPath, s.handleBusiness)
 	return mux
 }
 
@@ -173,18 +175,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// admit runs the checks common to data endpoints: throttling, then the
-// access token. It writes the error response and returns false on failure.
-// The caller holds s.mu.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
-	s.dataRequests++
-	if n := s.opts.RateLimitEvery; n > 0 && s.dataRequests%n == 0 {
-		s.counts.RateLimited++
-		status := http.StatusTooManyRequests
-		if s.opts.InBodyRateLimit {
-			status = http.StatusOK
-		}
-		s.writeError(w, status, CodeRateLimitExceeded, "The API rate limit was exceeded. Please try again later.")
+// admit runs the checks common to data endpoints for data request number
+// n: the fault knobs (see injectFault), then the access token. It writes
+// the error response and returns false on failure. The caller holds s.mu.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, n int) bool {
+	if s.injectFault(w, n) {
 		return false
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -209,10 +204,13 @@ func (s *Server) succeed(w http.ResponseWriter, data any) {
 
 // handleUserInfo serves GET /v2/user/info/.
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
+	n := s.enter(r, &s.counts.UserInfo)
+	if n == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts.UserInfo++
-	if !s.admit(w, r) {
+	if !s.admit(w, r, n) {
 		return
 	}
 	fields, bad := selectFields(r.URL.Query().Get("fields"), func(f string) bool { _, ok := userFieldScopes[f]; return ok })
@@ -262,10 +260,13 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 
 // handleVideoList serves POST /v2/video/list/.
 func (s *Server) handleVideoList(w http.ResponseWriter, r *http.Request) {
+	n := s.enter(r, &s.counts.VideoList)
+	if n == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts.VideoList++
-	if !s.admit(w, r) {
+	if !s.admit(w, r, n) {
 		return
 	}
 	if !s.scopes[ScopeVideoList] {
