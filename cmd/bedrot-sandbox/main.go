@@ -74,17 +74,17 @@ Flags:
 
 	opts := tt.Options()
 	settings := map[string]string{
-		"SPOTIFY__CONFIG__BASE_URL":      spURL + "/v1",
-		"SPOTIFY__CONFIG__TOKEN_URL":     spURL + "/api/token",
-		"SPOTIFY__CONFIG__CLIENT_ID":     spotifyemu.DefaultClientID,
-		"SPOTIFY__CONFIG__CLIENT_SECRET": spotifyemu.DefaultClientSecret,
-		"SPOTIFY__CONFIG__ARTIST_IDS":    strings.Join([]string{spotifyemu.MaraEllisID, spotifyemu.OrjanOdegardID, spotifyemu.OskerWyldID}, ","),
-		"TIKTOK__CONFIG__BASE_URL":       ttURL,
-		"TIKTOK__CONFIG__TOKEN_URL":      ttURL + "/v2/oauth/token/",
-		"TIKTOK__CONFIG__CLIENT_KEY":     opts.ClientKey,
-		"TIKTOK__CONFIG__CLIENT_SECRET":  opts.ClientSecret,
-		"TIKTOK__CONFIG__REFRESH_TOKEN":  refresh,
-		"TIKTOK__CONFIG__BUSINESS_ID":    tt.Account().OpenID,
+		"SPOTIFY__CONFIG__BASE_URL":             spURL + "/v1",
+		"SPOTIFY__CONFIG__TOKEN_URL":            spURL + "/api/token",
+		"SPOTIFY__CONFIG__CLIENT_ID":            spotifyemu.DefaultClientID,
+		"SPOTIFY__CONFIG__CLIENT_SECRET":        spotifyemu.DefaultClientSecret,
+		"SPOTIFY__CONFIG__ARTIST_IDS":           strings.Join([]string{spotifyemu.MaraEllisID, spotifyemu.OrjanOdegardID, spotifyemu.OskerWyldID}, ","),
+		"TIKTOK__CONFIG__BASE_URL":              ttURL,
+		"TIKTOK__CONFIG__TOKEN_URL":             ttURL + "/v2/oauth/token/",
+		"TIKTOK__CONFIG__CLIENT_KEY":            opts.ClientKey,
+		"TIKTOK__CONFIG__CLIENT_SECRET":         opts.ClientSecret,
+		"TIKTOK__CONFIG__REFRESH_TOKEN":         refresh,
+		"TIKTOK__CONFIG__BUSINESS_ID":           tt.Account().OpenID,
 		"TIKTOK__CONFIG__BUSINESS_ACCESS_TOKEN": opts.BusinessAccessToken,
 		"TIKTOK__CONFIG__BUSINESS_BASE_URL":     ttURL,
 	}
