@@ -2,8 +2,11 @@ package spotify_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
 	"github.com/bedrot-label/bedrot/plugins/spotify/emulator"
@@ -17,16 +20,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// sampleRows is the number of rows in the sample exports of testdata/s4a.
+const sampleRows = 3*28 + 4*28 + 2*10 + 8
+
 // TestAcceptance runs the SDK's protocol acceptance test against the real
-// plugin binary, launched the way the host launches it, reading from the
-// emulator in both profiles.
+// plugin binary, launched the way the host launches it: the Web API from
+// the emulator in both profiles together with the sample exports, and the
+// exports alone (no API app), which are incremental.
 func TestAcceptance(t *testing.T) {
 	t.Parallel()
 	bin := plugintest.Build(t, "plugins/spotify/cmd/bedrot-source-spotify")
+	s4a, err := filepath.Abs(filepath.Join("testdata", "s4a"))
+	require.NoError(t, err)
 	for _, profile := range []string{emulator.ProfileExtended, emulator.ProfileDevMode} {
 		t.Run(profile, func(t *testing.T) {
 			t.Parallel()
-			srv := emulator.New(emulator.Options{Profile: profile})
+			srv := emulator.New(emulator.Options{Profile: profile, ShortPages: 4})
 			base := srv.Start()
 			t.Cleanup(srv.Close)
 			cat := srv.Catalog()
@@ -40,6 +49,7 @@ func TestAcceptance(t *testing.T) {
 				"artist_ids":    strings.Join(ids, ","),
 				"base_url":      base + "/v1",
 				"token_url":     base + "/api/token",
+				"s4a_dir":       s4a,
 			}
 			bad := sdk.Config{}
 			for k, v := range cfg {
@@ -50,8 +60,18 @@ func TestAcceptance(t *testing.T) {
 				Binary:    bin,
 				Config:    cfg,
 				BadConfig: bad,
-				WantRows:  int64(len(cat.Artists) + len(cat.Albums) + len(cat.Tracks)),
+				WantRows:  int64(len(cat.Artists)+len(cat.Albums)+len(cat.Tracks)) + sampleRows,
 			})
 		})
 	}
+	t.Run("exports only", func(t *testing.T) {
+		t.Parallel()
+		sdktest.AcceptanceTest(t, sdktest.Driver{
+			Binary:      bin,
+			Config:      sdk.Config{"s4a_dir": s4a},
+			BadConfig:   sdk.Config{"s4a_dir": filepath.Join(t.TempDir(), "missing")},
+			WantRows:    sampleRows,
+			Incremental: true,
+		})
+	})
 }

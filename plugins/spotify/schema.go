@@ -4,11 +4,11 @@ import "github.com/bedrot-label/bedrot/sdk"
 
 // Stream names.
 const (
-	// StreamArtists holds one row per configured artist per run.
+	// StreamArtists holds one row per configured artist per snapshot.
 	StreamArtists = "artists"
-	// StreamAlbums holds one row per release of the configured artists per run.
+	// StreamAlbums holds one row per release of the configured artists per snapshot.
 	StreamAlbums = "albums"
-	// StreamTracks holds one row per track of those releases per run.
+	// StreamTracks holds one row per track of those releases per snapshot.
 	StreamTracks = "tracks"
 )
 
@@ -49,7 +49,7 @@ const (
 	TrackColSnapshotAt
 )
 
-const snapshotDoc = "When this run took the snapshot (the same instant for every row of a run)."
+const snapshotDoc = "When the snapshot started: the same instant for every row of a snapshot, also when a run stopped half-way and the next run finished it."
 
 // ArtistsSchema is the schema of the artists stream.
 var ArtistsSchema = sdk.Schema{Fields: []sdk.Field{
@@ -88,8 +88,13 @@ var TracksSchema = sdk.Schema{Fields: []sdk.Field{
 	TrackColSnapshotAt:  {Name: "snapshot_at", Type: sdk.TypeTimestamp, Doc: snapshotDoc},
 }}
 
-// Streams returns the three streams in the order Read emits them.
-func Streams() []sdk.Stream {
+// Streams returns every stream the source can produce: the Web API streams,
+// then the Spotify for Artists export streams. Discover lists those the
+// configuration enables.
+func Streams() []sdk.Stream { return append(APIStreams(), S4AStreams()...) }
+
+// APIStreams returns the three Web API streams in the order Read emits them.
+func APIStreams() []sdk.Stream {
 	return []sdk.Stream{
 		{Name: StreamArtists, Doc: "Snapshot of each configured Spotify artist (GET /artists/{id}).",
 			Schema: ArtistsSchema, PrimaryKey: []string{"artist_id", "snapshot_at"}},

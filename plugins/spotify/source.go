@@ -1,25 +1,51 @@
-// Package spotify is the BEDROT source connector for the Spotify Web API:
-// it snapshots the configured artists, all their releases and every track
-// of those releases (with ISRCs) on each run.
+// Package spotify is the BEDROT source connector for Spotify. It reads two
+// kinds of input, each optional, so a label with only an API app, or only
+// Spotify for Artists downloads, can use it:
+//
+//   - The Web API (client_id, client_secret, artist_ids): snapshots of the
+//     configured artists, all their releases and every track of those
+//     releases with its ISRC (streams artists, albums, tracks).
+//   - Spotify for Artists CSV exports dropped into a folder (s4a_dir): the
+//     audience timeline, per-song timelines, the songs table and the
+//     playlists table (streams s4a_audience_timeline, s4a_song_timeline,
+//     s4a_songs, s4a_playlists).
+//
+// # Web API
 //
 // It authenticates with the client-credentials flow through package webapi,
-// which also handles paging, retries and the Development-Mode cuts of 2026
+// which also handles paging, retries (429 Retry-After, 5xx and malformed or
+// slow answers with backoff) and the Development-Mode cuts of 2026
 // (sources.md §2.1): in Development Mode artist followers and popularity and
 // track popularity are absent, and the connector writes them as null, never
 // as 0; the removed batch GET /tracks?ids= endpoint is replaced by one
 // request per track.
 //
-// Every API response body the rows come from is kept byte for byte: each
-// run emits one payload per stream, a JSON array of the response bodies as
-// received (pages included), followed by that stream's record batches.
+// A snapshot is taken one configured artist at a time, in the order of
+// artist_ids. Per artist and per stream the connector emits one payload —
+// JSON Lines, one API response per line with its request (see capture.go),
+// never a token — then the rows from it, then a checkpoint (APIState). A
+// release listed by several configured artists belongs to the first of them
+// in artist_ids; the albums and tracks states remember which releases are
+// done, so a resumed run makes the same choice. A run that stops half-way
+// leaves a state from which the next run, if it starts within 12 hours,
+// finishes the same snapshot (same snapshot_at) from the next artist, with
+// no row twice and none missing; a finished snapshot is followed by a new
+// one.
+//
+// # Spotify for Artists exports
+//
+// Each new or changed *.csv file in s4a_dir (by name and SHA-256, see
+// S4AState) is streamed to the host byte for byte as one text/csv payload
+// and parsed on the way into the stream its header says (see s4a.go). A file
+// with a bad row is ended with problems naming file, line and field, so the
+// host quarantines it; it is not recorded as read, so it is read again once
+// fixed.
 package spotify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,7 +56,7 @@ import (
 )
 
 // Version is the connector's version, reported in its Spec.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Configuration parameter names.
 const (
@@ -44,6 +70,8 @@ const (
 	ParamBaseURL = "base_url"
 	// ParamTokenURL is the client-credentials token endpoint.
 	ParamTokenURL = "token_url"
+	// ParamS4ADir is the folder Spotify for Artists exports are dropped into.
+	ParamS4ADir = "s4a_dir"
 )
 
 // batchRows is the most rows put in one record batch.
@@ -57,26 +85,36 @@ func Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:    "spotify",
 		Version: Version,
-		Description: "Spotify Web API catalog snapshots: the configured artists, their releases and tracks with ISRCs " +
-			"(client-credentials app; works in Development Mode, where popularity and followers are null).",
+		Description: "Spotify: Web API catalog snapshots of the configured artists, their releases and tracks with ISRCs " +
+			"(client-credentials app; works in Development Mode, where popularity and followers are null), " +
+			"and Spotify for Artists CSV exports dropped into a folder. Configure either or both.",
 		Author: "BEDROT",
 		Params: []sdk.Param{
-			{Name: ParamClientID, Description: "Client id of your Spotify app (developer.spotify.com dashboard).", Required: true},
-			{Name: ParamClientSecret, Description: "Client secret of your Spotify app.", Required: true, Secret: true},
-			{Name: ParamArtistIDs, Description: "Comma-separated Spotify artist ids to snapshot (the 22-character id in the artist's open.spotify.com URL).", Required: true},
+			{Name: ParamClientID, Description: "Client id of your Spotify app (developer.spotify.com dashboard). " +
+				"Needed, with client_secret and artist_ids, for the Web API streams; leave empty to read only exports."},
+			{Name: ParamClientSecret, Description: "Client secret of your Spotify app. Needed for the Web API streams.", Secret: true},
+			{Name: ParamArtistIDs, Description: "Comma-separated Spotify artist ids to snapshot (the 22-character id in the artist's " +
+				"open.spotify.com URL), in the order releases shared by several of them are attributed. Needed for the Web API streams."},
 			{Name: ParamBaseURL, Description: "Web API base URL.", Default: webapi.DefaultBaseURL},
 			{Name: ParamTokenURL, Description: "Client-credentials token endpoint.", Default: webapi.DefaultTokenURL},
+			{Name: ParamS4ADir, Description: "Folder you save Spotify for Artists CSV exports into (audience timeline, " +
+				"song timelines, songs and playlists tables). Each new or changed file is read once. Leave empty to read only the Web API."},
 		},
 	}
 }
 
-// Source reads the Spotify Web API. Create it with NewSource.
+// Source reads Spotify. Create it with NewSource.
 type Source struct {
 	sdk.UnimplementedSource
-	// now returns the snapshot time; tests may replace it.
+	// now returns the current time (snapshot_at, received_at, read_at);
+	// tests may replace it.
 	now func() time.Time
 	// transport sends HTTP requests (default http.DefaultTransport).
 	transport http.RoundTripper
+	// sleep waits between retries; nil means a real timer. Tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
+	// timeout bounds each HTTP request; 0 means httpTimeout.
+	timeout time.Duration
 }
 
 // NewSource returns the Spotify source.
@@ -84,10 +122,14 @@ func NewSource() sdk.Source { return &Source{now: time.Now, transport: http.Defa
 
 // config is the parsed plugin configuration.
 type config struct {
+	// api is set when the Web API is configured.
+	api                    bool
 	clientID, clientSecret string
 	artistIDs              []string
 	baseURL, tokenURL      string
 	basePath               string
+	// s4aDir is the exports folder; empty when not configured.
+	s4aDir string
 }
 
 func parseConfig(cfg sdk.Config) (config, error) {
@@ -96,6 +138,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		clientSecret: strings.TrimSpace(cfg[ParamClientSecret]),
 		baseURL:      strings.TrimRight(strings.TrimSpace(cfg[ParamBaseURL]), "/"),
 		tokenURL:     strings.TrimSpace(cfg[ParamTokenURL]),
+		s4aDir:       strings.TrimSpace(cfg[ParamS4ADir]),
 	}
 	if c.baseURL == "" {
 		c.baseURL = webapi.DefaultBaseURL
@@ -110,6 +153,14 @@ func parseConfig(cfg sdk.Config) (config, error) {
 			c.artistIDs = append(c.artistIDs, id)
 		}
 	}
+	c.api = c.clientID != "" || c.clientSecret != "" || len(c.artistIDs) > 0
+	if !c.api && c.s4aDir == "" {
+		return c, sdk.ConfigError(fmt.Errorf("spotify: nothing to read: set %s, %s and %s to read the Web API, and/or %s to read Spotify for Artists exports",
+			ParamClientID, ParamClientSecret, ParamArtistIDs, ParamS4ADir))
+	}
+	if !c.api {
+		return c, nil
+	}
 	var missing []string
 	if c.clientID == "" {
 		missing = append(missing, ParamClientID)
@@ -121,7 +172,8 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		missing = append(missing, ParamArtistIDs)
 	}
 	if len(missing) > 0 {
-		return c, sdk.ConfigError(fmt.Errorf("spotify: missing required parameter(s): %s", strings.Join(missing, ", ")))
+		return c, sdk.ConfigError(fmt.Errorf("spotify: the Web API needs %s, %s and %s; missing: %s",
+			ParamClientID, ParamClientSecret, ParamArtistIDs, strings.Join(missing, ", ")))
 	}
 	for _, p := range []struct{ name, value string }{{ParamBaseURL, c.baseURL}, {ParamTokenURL, c.tokenURL}} {
 		u, err := url.Parse(p.value)
@@ -135,300 +187,170 @@ func parseConfig(cfg sdk.Config) (config, error) {
 	return c, nil
 }
 
+// streams lists the streams the configuration enables.
+func (c config) streams() []sdk.Stream {
+	var out []sdk.Stream
+	if c.api {
+		out = append(out, APIStreams()...)
+	}
+	if c.s4aDir != "" {
+		out = append(out, S4AStreams()...)
+	}
+	return out
+}
+
 // client returns a webapi client for c whose requests go through rt and
 // whose notices go to logf.
-func (c config) client(rt http.RoundTripper, logf func(msg string, kv ...any)) *webapi.Client {
+func (s *Source) client(c config, rt http.RoundTripper, logf func(msg string, kv ...any)) *webapi.Client {
+	timeout := s.timeout
+	if timeout <= 0 {
+		timeout = httpTimeout
+	}
 	return webapi.New(webapi.Config{
 		BaseURL:      c.baseURL,
 		TokenURL:     c.tokenURL,
 		ClientID:     c.clientID,
 		ClientSecret: c.clientSecret,
-		HTTPClient:   &http.Client{Transport: rt, Timeout: httpTimeout},
+		HTTPClient:   &http.Client{Transport: rt, Timeout: timeout},
 		Logger:       logf,
+		Sleep:        s.sleep,
+		Now:          s.now,
 	})
 }
 
-// Check verifies the configuration by obtaining an access token and
-// fetching the first configured artist.
+// Check verifies the configuration: for the Web API it obtains an access
+// token and fetches the first configured artist; for exports it lists
+// s4a_dir.
 func (s *Source) Check(ctx context.Context, cfg sdk.Config) error {
 	c, err := parseConfig(cfg)
 	if err != nil {
 		return err
 	}
-	cl := c.client(s.transport, nil)
+	if c.s4aDir != "" {
+		if _, err := listExports(c.s4aDir); err != nil {
+			return err
+		}
+	}
+	if !c.api {
+		return nil
+	}
+	cl := s.client(c, s.transport, nil)
 	if _, err := cl.Artist(ctx, c.artistIDs[0]); err != nil {
 		if errors.Is(err, webapi.ErrNotFound) {
-			return sdk.ConfigError(fmt.Errorf("spotify: artist id %q in %s does not exist: %w", c.artistIDs[0], ParamArtistIDs, err))
+			return explain(unknownArtist(c.artistIDs[0], err), false)
 		}
-		return err
+		return explain(err, false)
 	}
 	return nil
 }
 
-// Discover returns the artists, albums and tracks streams.
+// unknownArtist is the configuration error for an artist id Spotify does
+// not know.
+func unknownArtist(id string, err error) error {
+	return sdk.ConfigError(fmt.Errorf("spotify: artist id %q in %s does not exist on Spotify; "+
+		"check it against the id in the artist's open.spotify.com URL: %w", id, ParamArtistIDs, err))
+}
+
+// Discover returns the streams the configuration enables.
 func (s *Source) Discover(ctx context.Context, cfg sdk.Config) ([]sdk.Stream, error) {
-	if _, err := parseConfig(cfg); err != nil {
+	c, err := parseConfig(cfg)
+	if err != nil {
 		return nil, err
 	}
-	return Streams(), nil
+	return c.streams(), nil
 }
 
-// State is the checkpoint of each stream.
-type State struct {
-	// LastRun is when the last successful snapshot of the stream was taken.
-	LastRun time.Time `json:"last_run"`
-}
-
-// snapshot is everything one run fetched.
-type snapshot struct {
-	artists []webapi.Artist
-	albums  []webapi.Album
-	tracks  []webapi.Track
-	devMode bool
-}
-
-// Read snapshots the configured artists, their releases and tracks. It
-// fetches everything first, then per selected stream emits one payload of
-// the raw response bodies, its batches, the payload end and a checkpoint.
+// Read reads the selected streams: first the Spotify for Artists exports,
+// then the Web API.
 func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
 	c, err := parseConfig(req.Config)
 	if err != nil {
 		return err
 	}
+	enabled := map[string]bool{}
+	for _, st := range c.streams() {
+		enabled[st.Name] = true
+	}
+	known := map[string]bool{}
+	for _, st := range Streams() {
+		known[st.Name] = true
+	}
 	want := map[string]bool{}
-	for _, st := range req.Streams {
-		want[st] = true
-	}
-	selected := func(name string) bool { return len(want) == 0 || want[name] }
-	for name := range want {
-		if name != StreamArtists && name != StreamAlbums && name != StreamTracks {
+	for _, name := range req.Streams {
+		switch {
+		case !known[name]:
 			return fmt.Errorf("spotify: unknown stream %q", name)
+		case !enabled[name]:
+			return sdk.ConfigError(fmt.Errorf("spotify: stream %q is not configured: the Web API streams need %s, %s and %s, the export streams need %s",
+				name, ParamClientID, ParamClientSecret, ParamArtistIDs, ParamS4ADir))
+		}
+		want[name] = true
+	}
+	selected := func(st sdk.Stream) bool { return enabled[st.Name] && (len(want) == 0 || want[st.Name]) }
+	var s4a, api []string
+	for _, st := range S4AStreams() {
+		if selected(st) {
+			s4a = append(s4a, st.Name)
 		}
 	}
-	at := s.now().UTC().Truncate(time.Microsecond)
-	rec := newRecorder(s.transport, c.basePath)
-	cl := c.client(rec, func(msg string, kv ...any) { out.Log(sdk.LevelWarn, msg, kv...) })
-
-	snap, err := fetch(ctx, cl, c.artistIDs, selected(StreamAlbums) || selected(StreamTracks), selected(StreamTracks), out)
-	if err != nil {
-		return err
-	}
-	if snap.devMode {
-		out.Log(sdk.LevelWarn, "spotify app is in Development Mode: popularity and followers are absent and written as null; "+
-			"use the Spotify for Artists exports for those figures")
-	}
-	stamp := at.Format("20060102T150405Z")
-	last, err := json.Marshal(State{LastRun: at})
-	if err != nil {
-		return fmt.Errorf("failed to encode the spotify state: %w", err)
-	}
-	emitters := []struct {
-		stream string
-		schema sdk.Schema
-		rows   int
-		fill   func(b *sdk.BatchBuilder, i int)
-	}{
-		{StreamArtists, ArtistsSchema, len(snap.artists), func(b *sdk.BatchBuilder, i int) { appendArtist(b, snap.artists[i], at) }},
-		{StreamAlbums, AlbumsSchema, len(snap.albums), func(b *sdk.BatchBuilder, i int) { appendAlbum(b, snap.albums[i], at) }},
-		{StreamTracks, TracksSchema, len(snap.tracks), func(b *sdk.BatchBuilder, i int) { appendTrack(b, snap.tracks[i], at) }},
-	}
-	for _, e := range emitters {
-		if !selected(e.stream) {
-			continue
+	for _, st := range APIStreams() {
+		if selected(st) {
+			api = append(api, st.Name)
 		}
-		if err := ctx.Err(); err != nil {
+	}
+	if len(s4a) > 0 {
+		if err := s.readS4A(ctx, c.s4aDir, s4a, req.State, out); err != nil {
 			return err
 		}
-		if err := emitStream(out, e.stream, e.stream+"-"+stamp+".json", e.schema, rec.take(e.stream), e.rows, e.fill); err != nil {
-			return err
-		}
-		if err := out.Checkpoint(e.stream, last); err != nil {
-			return fmt.Errorf("failed to checkpoint the %s stream: %w", e.stream, err)
+	}
+	if len(api) > 0 {
+		if err := s.readAPI(ctx, c, api, req.State, out); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return explain(err, true)
 		}
 	}
 	return nil
 }
 
-// fetch reads the artists and, when asked, their albums and tracks. Albums
-// and tracks are kept once each, in the order first met.
-func fetch(ctx context.Context, cl *webapi.Client, artistIDs []string, withAlbums, withTracks bool, out sdk.Emitter) (snapshot, error) {
-	var snap snapshot
-	seenAlbum := map[string]bool{}
-	for i, id := range artistIDs {
-		a, err := cl.Artist(ctx, id)
-		if err != nil {
-			return snap, fmt.Errorf("failed to read artist %s: %w", id, err)
-		}
-		if a.Followers == nil || a.Popularity == nil {
-			snap.devMode = true
-		}
-		snap.artists = append(snap.artists, a)
-		if withAlbums {
-			albums, err := cl.ArtistAlbums(ctx, id)
-			if err != nil {
-				return snap, fmt.Errorf("failed to read the albums of artist %s: %w", id, err)
-			}
-			for _, al := range albums {
-				if !seenAlbum[al.ID] {
-					seenAlbum[al.ID] = true
-					snap.albums = append(snap.albums, al)
-				}
-			}
-		}
-		out.Progress(int64(i+1), int64(len(artistIDs)), "artists")
-	}
-	if !withTracks {
-		return snap, nil
-	}
-	var ids []string
-	seenTrack := map[string]bool{}
-	for _, al := range snap.albums {
-		tracks, err := cl.AlbumTracks(ctx, al.ID)
-		if err != nil {
-			return snap, fmt.Errorf("failed to read the tracks of album %s: %w", al.ID, err)
-		}
-		for _, t := range tracks {
-			if !seenTrack[t.ID] {
-				seenTrack[t.ID] = true
-				ids = append(ids, t.ID)
-			}
-		}
-	}
-	tracks, err := cl.Tracks(ctx, ids)
-	if err != nil {
-		return snap, fmt.Errorf("failed to read %d tracks: %w", len(ids), err)
-	}
-	for _, t := range tracks {
-		if t.Popularity == nil {
-			snap.devMode = true
-		}
-	}
-	snap.tracks = tracks
-	return snap, nil
+// explained is an error with a message for people, wrapping the original.
+type explained struct {
+	msg string
+	err error
 }
 
-// emitStream sends one payload holding bodies as a JSON array, then the
-// stream's rows in batches linked to it, then ends the payload.
-func emitStream(out sdk.Emitter, stream, name string, schema sdk.Schema, bodies [][]byte, rows int, fill func(*sdk.BatchBuilder, int)) error {
-	pl, err := out.BeginPayload(name, "application/json")
-	if err != nil {
-		return fmt.Errorf("failed to begin the %s payload: %w", stream, err)
-	}
-	if err := writeArray(pl, bodies); err != nil {
-		_ = pl.Close()
-		return fmt.Errorf("failed to write the %s payload: %w", stream, err)
-	}
-	if err := pl.Close(); err != nil {
-		return fmt.Errorf("failed to close the %s payload: %w", stream, err)
-	}
-	b := sdk.NewBatchBuilder(stream, schema)
-	b.Reset(stream, pl.ID())
-	flush := func() error {
-		if b.Len() == 0 {
-			return nil
-		}
-		if err := out.Batch(b.Batch()); err != nil {
-			return fmt.Errorf("failed to send a %s batch: %w", stream, err)
-		}
-		b.Reset(stream, pl.ID())
-		return nil
-	}
-	for i := range rows {
-		fill(b, i)
-		b.EndRow()
-		if b.Len() >= batchRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	if err := pl.End(int64(rows), nil); err != nil {
-		return fmt.Errorf("failed to end the %s payload: %w", stream, err)
-	}
-	return nil
-}
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
 
-// writeArray writes bodies as the elements of one JSON array.
-func writeArray(w io.Writer, bodies [][]byte) error {
-	if _, err := w.Write([]byte("[")); err != nil {
+// explain puts what happened and what to do in front of a classified Web
+// API error, inside its classification: only the classified error's own
+// message reaches the host. reading says the error ended a Read (whose
+// checkpoints the next run resumes from) rather than a Check.
+func explain(err error, reading bool) error {
+	var se *sdk.Error
+	if !errors.As(err, &se) {
 		return err
 	}
-	for i, body := range bodies {
-		if i > 0 {
-			if _, err := w.Write([]byte(",\n")); err != nil {
-				return err
-			}
-		}
-		if _, err := w.Write(body); err != nil {
-			return err
-		}
+	detail := err.Error()
+	for _, kind := range []string{"configuration error: ", "transient error: "} {
+		detail = strings.Replace(detail, kind, "", 1)
 	}
-	_, err := w.Write([]byte("]\n"))
+	detail = strings.TrimPrefix(detail, "spotify: ")
+	next := "try again later"
+	if reading {
+		next = "what was read so far is kept and the next run continues from there"
+	}
+	switch se.Kind {
+	case sdk.KindRateLimited:
+		return sdk.RateLimited(&explained{err: err, msg: "Spotify is limiting how often this app may call it (HTTP 429) " +
+			"and was still doing so after several waits; " + next + ". " +
+			"If this keeps happening, run the Spotify source less often: " + detail}, se.RetryAt)
+	case sdk.KindTransient:
+		return sdk.Transient(&explained{err: err, msg: "Spotify could not be reached or kept answering with errors; " +
+			"this is usually temporary: " + next + ": " + detail})
+	case sdk.KindConfig:
+		return sdk.ConfigError(&explained{err: err, msg: "the Spotify settings need fixing: " + detail})
+	}
 	return err
-}
-
-func appendNullableInt(b *sdk.BatchBuilder, col int, v *int) {
-	if v == nil {
-		b.AppendNull(col)
-		return
-	}
-	b.AppendInt64(col, int64(*v))
-}
-
-func artistIDs(as []webapi.SimpleArtist) []byte {
-	ids := make([]string, len(as))
-	for i, a := range as {
-		ids[i] = a.ID
-	}
-	return []byte(strings.Join(ids, ","))
-}
-
-func appendArtist(b *sdk.BatchBuilder, a webapi.Artist, at time.Time) {
-	b.AppendString(ArtistColID, []byte(a.ID))
-	b.AppendString(ArtistColName, []byte(a.Name))
-	if a.Genres == nil {
-		b.AppendNull(ArtistColGenres)
-	} else {
-		g, _ := json.Marshal(a.Genres) // a []string always encodes
-		b.AppendString(ArtistColGenres, g)
-	}
-	appendNullableInt(b, ArtistColPopularity, a.Popularity)
-	appendNullableInt(b, ArtistColFollowers, a.Followers)
-	b.AppendInt64(ArtistColSnapshotAt, at.UnixMicro())
-}
-
-func appendAlbum(b *sdk.BatchBuilder, a webapi.Album, at time.Time) {
-	b.AppendString(AlbumColID, []byte(a.ID))
-	b.AppendString(AlbumColName, []byte(a.Name))
-	b.AppendString(AlbumColType, []byte(a.AlbumType))
-	b.AppendString(AlbumColArtistIDs, artistIDs(a.Artists))
-	if d, err := a.ReleaseDate.Time(); err == nil {
-		b.AppendInt32(AlbumColReleaseDate, sdk.DaysSinceEpoch(d))
-	} else {
-		b.AppendNull(AlbumColReleaseDate)
-	}
-	b.AppendString(AlbumColReleaseDatePrecision, []byte(a.ReleaseDate.Precision))
-	b.AppendInt64(AlbumColTotalTracks, int64(a.TotalTracks))
-	b.AppendInt64(AlbumColSnapshotAt, at.UnixMicro())
-}
-
-func appendTrack(b *sdk.BatchBuilder, t webapi.Track, at time.Time) {
-	b.AppendString(TrackColID, []byte(t.ID))
-	b.AppendString(TrackColName, []byte(t.Name))
-	b.AppendString(TrackColAlbumID, []byte(t.Album.ID))
-	b.AppendString(TrackColArtistIDs, artistIDs(t.Artists))
-	if t.ExternalIDs.ISRC == "" {
-		b.AppendNull(TrackColISRC)
-	} else {
-		b.AppendString(TrackColISRC, []byte(t.ExternalIDs.ISRC))
-	}
-	b.AppendInt64(TrackColDiscNumber, int64(t.DiscNumber))
-	b.AppendInt64(TrackColTrackNumber, int64(t.TrackNumber))
-	b.AppendInt64(TrackColDurationMS, int64(t.DurationMS))
-	b.AppendBool(TrackColExplicit, t.Explicit)
-	appendNullableInt(b, TrackColPopularity, t.Popularity)
-	b.AppendInt64(TrackColSnapshotAt, at.UnixMicro())
 }

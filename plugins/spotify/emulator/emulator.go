@@ -23,10 +23,12 @@
 //	// token URL: base+"/api/token"; API base: base+"/v1"
 //
 // A *Server is also an http.Handler, so it can be mounted elsewhere without
-// Start. Fault knobs (server errors, 429s, token expiry, short pages) apply to
-// /v1 requests only, never to the token endpoint, and are checked in this
-// order: ServerErrors, RateLimitEvery, RateLimitMidPagination, authentication
-// (TokenTTL / ExpireTokenAfter), then the endpoint itself.
+// Start. Fault knobs (slow responses, server errors, 429s, token expiry,
+// malformed JSON, short pages) apply to /v1 requests only, never to the
+// token endpoint, and are checked in this order: SlowEvery (a delay, then
+// the request goes on), ServerErrors, RateLimitEvery,
+// RateLimitMidPagination, authentication (TokenTTL / ExpireTokenAfter), then
+// the endpoint itself, whose 200 answer MalformedEvery may cut short.
 //
 // Unverified details (marked [knowledge] in the reference or guessed): the
 // 404 message "non existing id", the 400 messages "invalid id", "Invalid
@@ -101,6 +103,21 @@ type Options struct {
 	// ServerErrors is how many /v1 requests fail with 500, 502, 503 (cycling
 	// in that order) before requests are served normally.
 	ServerErrors int
+	// MalformedEvery makes every Nth /v1 request (counting all /v1
+	// requests, 1-based, like RateLimitEvery) that the endpoint answers with
+	// 200 get a malformed body instead: the first half of the real JSON
+	// body, still labelled application/json, as when a proxy or the
+	// service cuts a response short. 0 disables.
+	MalformedEvery int
+	// SlowEvery makes every Nth /v1 request (1-based, same count) wait
+	// SlowDelay before it is handled; the wait ends early when the client
+	// gives up on the request. 0 means every request when SlowDelay is set,
+	// else none.
+	SlowEvery int
+	// SlowDelay is how long a slow request waits (default 2 s when
+	// SlowEvery is set).
+	SlowDelay time.Duration
+
 	// ShortPages, when > 0, caps every page to that many items regardless
 	// of limit. limit is echoed as requested and next advances by the number
 	// of items returned, so a client following next sees every item while a
@@ -124,7 +141,10 @@ type Server struct {
 	serverErrors   int
 	midPageLimited bool
 	tokens         map[string]*tokenState
+	tokenList      []string
 	tokensIssued   int
+	malformed      int
+	slow           int
 }
 
 type tokenState struct {
@@ -152,6 +172,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SlowEvery > 0 && opts.SlowDelay <= 0 {
+		opts.SlowDelay = 2 * time.Second
 	}
 	if opts.RemovedEndpointStatus == 0 {
 		opts.RemovedEndpointStatus = http.StatusForbidden
@@ -239,6 +262,28 @@ func (s *Server) TokensIssued() int {
 	return s.tokensIssued
 }
 
+// IssuedTokens returns every access token the token endpoint minted, in
+// order, so that tests can check none of them leaks.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.tokenList...)
+}
+
+// MalformedResponses returns how many responses MalformedEvery cut short.
+func (s *Server) MalformedResponses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.malformed
+}
+
+// SlowResponses returns how many requests SlowEvery delayed.
+func (s *Server) SlowResponses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.slow
+}
+
 func (s *Server) extended() bool { return s.opts.Profile != ProfileDevMode }
 
 // ServeHTTP implements http.Handler: it counts the request, applies the
@@ -248,19 +293,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests[r.URL.Path]++
 	s.total++
 	s.mu.Unlock()
-	if strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/v1" {
-		if !s.applyFaults(w, r) || !s.authenticate(w, r) {
+	if !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/v1" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	seq := s.nextSeq()
+	if s.opts.SlowDelay > 0 && (s.opts.SlowEvery == 0 || seq%s.opts.SlowEvery == 0) {
+		s.mu.Lock()
+		s.slow++
+		s.mu.Unlock()
+		t := time.NewTimer(s.opts.SlowDelay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
 			return
 		}
+	}
+	if !s.applyFaults(w, r, seq) || !s.authenticate(w, r) {
+		return
+	}
+	if s.opts.MalformedEvery > 0 && seq%s.opts.MalformedEvery == 0 {
+		s.serveMalformed(w, r)
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// applyFaults writes a fault response and returns false when a knob fires.
-func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request) bool {
+// nextSeq numbers a /v1 request (1-based).
+func (s *Server) nextSeq() int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.apiSeq++
-	seq := s.apiSeq
+	return s.apiSeq
+}
+
+// serveMalformed serves r and, when the endpoint answers 200, sends only
+// the first half of its body.
+func (s *Server) serveMalformed(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	s.mux.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK {
+		body = body[:len(body)/2]
+		s.mu.Lock()
+		s.malformed++
+		s.mu.Unlock()
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	// A write error means the client went away; nothing useful to do.
+	_, _ = w.Write(body)
+}
+
+// applyFaults writes a fault response and returns false when a knob fires
+// for the request numbered seq.
+func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, seq int) bool {
+	s.mu.Lock()
 	var status int
 	switch {
 	case s.serverErrors < s.opts.ServerErrors:
@@ -389,6 +480,7 @@ func (s *Server) tokenHandler(w http.ResponseWriter, r *http.Request) {
 	s.tokensIssued++
 	token := "BQ" + SpotifyID(fmt.Sprintf("token:%d", s.tokensIssued)) + SpotifyID(fmt.Sprintf("token2:%d", s.tokensIssued))
 	s.tokens[token] = &tokenState{expires: s.opts.Now().Add(s.opts.TokenTTL)}
+	s.tokenList = append(s.tokenList, token)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, tokenJSON{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(s.opts.TokenTTL / time.Second)})
 }

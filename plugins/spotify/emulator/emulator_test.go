@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -430,4 +431,74 @@ func TestSpotifyIDAndCatalog(t *testing.T) {
 	for _, a := range c.Artists {
 		require.True(t, validID(a.ID), a.ID)
 	}
+}
+
+func TestMalformedEvery(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{MalformedEvery: 2})
+	tok := token(t, base)
+	u := base + "/v1/artists/" + MaraEllisID
+	good := get(t, u, tok)
+	require.Equal(t, http.StatusOK, good.status)
+	bad := get(t, u, tok)
+	require.Equal(t, http.StatusOK, bad.status, "a malformed answer still says 200")
+	require.Equal(t, good.raw[:len(good.raw)/2], bad.raw, "the first half of the real body")
+	require.False(t, json.Valid([]byte(bad.raw)))
+	require.Equal(t, http.StatusOK, get(t, u, tok).status)
+	require.Equal(t, 1, s.MalformedResponses())
+
+	// Error answers are not cut: request 4 is a 404, sent whole.
+	res := get(t, base+"/v1/artists/"+SpotifyID("nobody"), tok)
+	requireAPIError(t, res, http.StatusNotFound, "non existing id")
+	require.Equal(t, 1, s.MalformedResponses())
+	// The token endpoint is never cut.
+	for range 3 {
+		token(t, base)
+	}
+}
+
+func TestSlowEvery(t *testing.T) {
+	t.Parallel()
+	const delay = 300 * time.Millisecond
+	s, base := start(t, Options{SlowEvery: 2, SlowDelay: delay})
+	tok := token(t, base)
+	u := base + "/v1/artists/" + MaraEllisID
+	require.Equal(t, http.StatusOK, get(t, u, tok).status)
+	require.Zero(t, s.SlowResponses(), "request 1 is not slowed")
+	begin := time.Now()
+	require.Equal(t, http.StatusOK, get(t, u, tok).status)
+	require.GreaterOrEqual(t, time.Since(begin), delay, "request 2 waits")
+	require.Equal(t, 1, s.SlowResponses())
+
+	// A client that gives up early ends the wait.
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	_, err = client.Do(req) // request 3: not slow
+	require.NoError(t, err)
+	_, err = client.Do(req) // request 4: slow, times out
+	require.ErrorContains(t, err, "Client.Timeout")
+	require.Equal(t, 2, s.SlowResponses())
+}
+
+func TestSlowDelayAloneSlowsEveryRequest(t *testing.T) {
+	t.Parallel()
+	const delay = 50 * time.Millisecond
+	s, base := start(t, Options{SlowDelay: delay})
+	tok := token(t, base)
+	begin := time.Now()
+	for range 3 {
+		require.Equal(t, http.StatusOK, get(t, base+"/v1/artists/"+MaraEllisID, tok).status)
+	}
+	require.GreaterOrEqual(t, time.Since(begin), 3*delay)
+	require.Equal(t, 3, s.SlowResponses(), "the token endpoint is not slowed")
+}
+
+func TestIssuedTokens(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{})
+	a, b := token(t, base), token(t, base)
+	require.NotEqual(t, a, b)
+	require.Equal(t, []string{a, b}, s.IssuedTokens())
 }

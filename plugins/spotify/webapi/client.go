@@ -12,6 +12,8 @@
 //   - 5xx and network errors: exponential backoff with full jitter (base
 //     500 ms, cap 30 s); after MaxRetries retries the error is sdk.Transient.
 //   - 403: sdk.ConfigError, not retried (re-authenticating does not help).
+//   - a 200 whose body is not JSON (cut short): retried with the same
+//     backoff; after MaxRetries retries sdk.Transient.
 //   - 404: an error naming the resource that matches ErrNotFound.
 //   - 400 invalid_client from the token endpoint: sdk.ConfigError, not
 //     retried; its message never contains the client secret.
@@ -314,11 +316,11 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		apiErr := readAPIError(resp)
-		err := fmt.Errorf("failed to %s: %w", what, apiErr)
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return "", sdk.ConfigError(err)
+			return "", sdk.ConfigError(fmt.Errorf("failed to %s: Spotify rejected the app's client id or client secret; "+
+				"copy both again from the app's page in the Spotify developer dashboard: %w", what, apiErr))
 		}
-		return "", err
+		return "", fmt.Errorf("failed to %s: %w", what, apiErr)
 	}
 	defer closeBody(resp)
 	var tok struct {
@@ -349,10 +351,14 @@ func (c *Client) dropToken(tok string) {
 
 // getJSON GETs rawURL and decodes a 200 answer into out. resource names the
 // object for error messages (e.g. "artist 4Zr9…"). A 401 renews the token
-// and retries once.
+// and retries once. A 200 answer whose body is not JSON (cut short, an
+// HTML page from a proxy) is retried with backoff like a 5xx, and after
+// MaxRetries retries is an sdk.Transient error. Valid JSON of an unexpected
+// shape is not retried: Spotify would send the same again.
 func (c *Client) getJSON(ctx context.Context, rawURL, resource string, out any) error {
 	what := "get Spotify " + resource
-	for renewed := false; ; renewed = true {
+	renewed := false
+	for malformed := 0; ; {
 		tok, err := c.accessToken(ctx)
 		if err != nil {
 			return err
@@ -371,27 +377,65 @@ func (c *Client) getJSON(ctx context.Context, rawURL, resource string, out any) 
 		}
 		switch resp.StatusCode {
 		case http.StatusOK:
-			defer closeBody(resp)
-			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-				return sdk.Transient(fmt.Errorf("failed to decode Spotify %s: %w", resource, err))
+			body, err := readBody(resp)
+			if err == nil && json.Valid(body) {
+				if err := json.Unmarshal(body, out); err != nil {
+					return fmt.Errorf("failed to %s: Spotify's answer does not have the expected shape: %w", what, err)
+				}
+				return nil
 			}
-			return nil
+			if ctx.Err() != nil {
+				return fmt.Errorf("failed to %s: %w", what, ctx.Err())
+			}
+			if err == nil {
+				err = fmt.Errorf("the body of %d bytes is not valid JSON (cut short?)", len(body))
+			}
+			failure := sdk.Transient(fmt.Errorf("failed to %s: Spotify's answer was malformed %d time(s) in a row: %w", what, malformed+1, err))
+			if malformed >= c.maxRetries {
+				return failure
+			}
+			wait := backoff(malformed)
+			c.cfg.Logger("spotify answer malformed, retrying", "request", what, "retry", malformed+1,
+				"max_retries", c.maxRetries, "wait", wait, "error", err)
+			if err := c.cfg.Sleep(ctx, wait); err != nil {
+				return fmt.Errorf("failed to %s while waiting to retry: %w", what, err)
+			}
+			malformed++
 		case http.StatusUnauthorized:
 			apiErr := readAPIError(resp)
 			if !renewed {
 				c.cfg.Logger("spotify access token rejected, renewing", "request", what, "error", apiErr.Message)
 				c.dropToken(tok)
+				renewed = true
 				continue
 			}
 			return fmt.Errorf("failed to %s with a fresh access token: %w", what, apiErr)
 		case http.StatusForbidden:
-			return sdk.ConfigError(fmt.Errorf("failed to %s (forbidden for this app): %w", what, readAPIError(resp)))
+			return sdk.ConfigError(fmt.Errorf("failed to %s: Spotify refused this app access (HTTP 403); "+
+				"check in the Spotify developer dashboard that the app of client_id is active and allowed to use the Web API: %w",
+				what, readAPIError(resp)))
 		case http.StatusNotFound:
 			return fmt.Errorf("failed to %s: %s not found: %w", what, resource, readAPIError(resp))
 		default:
 			return fmt.Errorf("failed to %s: %w", what, readAPIError(resp))
 		}
 	}
+}
+
+// maxBody bounds a 200 answer; Spotify's pages are a few hundred KB at most.
+const maxBody = 64 << 20
+
+// readBody reads and closes a 200 answer.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer closeBody(resp)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return body, fmt.Errorf("failed to read the answer: %w", err)
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("the answer is larger than %d bytes", maxBody)
+	}
+	return body, nil
 }
 
 // endpoint returns BaseURL + path (path already escaped) + optional query.

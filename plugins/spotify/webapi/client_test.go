@@ -495,3 +495,63 @@ func TestContextCancelledDuringRetryWait(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, 1, h.srv.Requests("/v1/artists/"+emulator.MaraEllisID), "no request after cancellation")
 }
+
+func TestMalformedAnswerIsRetried(t *testing.T) {
+	t.Parallel()
+	// Every 2nd /v1 answer is cut short: every page after the first is cut
+	// once and asked again at the same next URL.
+	h := newHarness(t, emulator.Options{ShortPages: 2, MalformedEvery: 2}, nil)
+	albums, err := h.client.ArtistAlbums(t.Context(), emulator.MaraEllisID)
+	require.NoError(t, err)
+	require.Equal(t, catalogAlbumIDs(h.srv.Catalog(), emulator.MaraEllisID), albumIDs(albums))
+	urls := pagedURLs(h.recordedURLs())
+	require.Len(t, urls, 9, "5 pages, 4 of them cut once")
+	requireRetriedSameURL(t, urls, 4)
+	waits := h.recordedWaits()
+	require.Len(t, waits, 4)
+	for _, w := range waits {
+		require.LessOrEqual(t, w, 500*time.Millisecond, "first retry of each page: backoff base")
+	}
+	require.Equal(t, 4, h.srv.MalformedResponses())
+	require.Contains(t, strings.Join(h.recordedLogs(), "\n"), "malformed")
+}
+
+func TestMalformedExhaustedIsTransient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, emulator.Options{MalformedEvery: 1}, func(c *Config) { c.MaxRetries = 2 })
+	_, err := h.client.Artist(t.Context(), emulator.MaraEllisID)
+	require.Error(t, err)
+	require.Equal(t, sdk.KindTransient, sdk.KindOf(err))
+	require.Contains(t, err.Error(), "malformed 3 time(s) in a row")
+	require.Contains(t, err.Error(), "artist "+emulator.MaraEllisID)
+	require.Equal(t, 3, h.srv.Requests("/v1/artists/"+emulator.MaraEllisID))
+}
+
+func TestUnexpectedShapeIsNotRetried(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, emulator.Options{}, nil)
+	var wrong struct {
+		Name int `json:"name"` // a string in Spotify's answer
+	}
+	err := h.client.getJSON(t.Context(), h.client.endpoint("/artists/"+emulator.MaraEllisID, nil), "artist", &wrong)
+	require.ErrorContains(t, err, "expected shape")
+	require.Equal(t, sdk.KindUnknown, sdk.KindOf(err))
+	require.Equal(t, 1, h.srv.Requests("/v1/artists/"+emulator.MaraEllisID))
+}
+
+func TestSlowAnswerTimesOutAndIsRetried(t *testing.T) {
+	t.Parallel()
+	// Every 2nd /v1 request takes 5 s; the client gives up after 100 ms and
+	// asks again.
+	h := newHarness(t, emulator.Options{SlowEvery: 2, SlowDelay: 5 * time.Second}, func(c *Config) {
+		c.HTTPClient.Timeout = 100 * time.Millisecond
+	})
+	for range 2 {
+		a, err := h.client.Artist(t.Context(), emulator.MaraEllisID)
+		require.NoError(t, err)
+		require.Equal(t, emulator.MaraEllisID, a.ID)
+	}
+	require.Equal(t, 1, h.srv.SlowResponses())
+	require.Len(t, h.recordedWaits(), 1)
+	require.Contains(t, strings.Join(h.recordedLogs(), "\n"), "Client.Timeout")
+}

@@ -1,6 +1,7 @@
-// Command bedrot-source-spotify is the Spotify Web API connector plugin: it
+// Command bedrot-source-spotify is the Spotify connector plugin: it
 // snapshots the configured artists, their releases and tracks (with ISRCs)
-// and hands BEDROT the original response bodies and typed rows.
+// from the Web API, and reads the Spotify for Artists CSV exports dropped
+// into a folder, handing BEDROT the original payloads and typed rows.
 package main
 
 import (
