@@ -21,12 +21,20 @@ build: ## build bin/bedrot, every plugin bin/bedrot-<kind>-<name>, and the examp
 	$(GO) build -o $(BIN)/bedrot ./cmd/bedrot
 	@for d in plugins/*/cmd/*/; do name=$$(basename $$d); echo "$(GO) build -o $(BIN)/$$name ./$$d"; $(GO) build -o $(BIN)/$$name ./$$d || exit 1; done
 	cd examples/source-releases && GOWORK=off $(GO) build -o ../../$(BIN)/examples/bedrot-source-releases .
+	$(GO) build -o $(BIN)/tools/bedrot-sandbox ./cmd/bedrot-sandbox
 
 .PHONY: demo
-demo: build ## ingest the sample DistroKid exports in examples/ into ./lake (folder + SQLite) and show what landed
+demo: build ## ingest DistroKid sample exports, and Spotify and TikTok from local SANDBOX emulators, into ./lake (folder + SQLite)
 	$(BIN)/bedrot init --lake $(LAKE)
-	$(BIN)/bedrot plugin install --lake $(LAKE) $(BIN)/bedrot-source-distrokid
+	$(BIN)/bedrot plugin install --lake $(LAKE) $(BIN)/bedrot-source-distrokid $(BIN)/bedrot-source-spotify $(BIN)/bedrot-source-tiktok
 	$(BIN)/bedrot ingest --lake $(LAKE) distrokid examples/distrokid/*.tsv examples/distrokid/*.csv
+	@env_file=$$(mktemp -u /tmp/bedrot-sandbox.XXXXXX); \
+	$(BIN)/tools/bedrot-sandbox -env $$env_file -s4a-dir plugins/spotify/testdata/s4a & sandbox=$$!; \
+	trap "kill $$sandbox 2>/dev/null; rm -f $$env_file" EXIT; \
+	for i in $$(seq 100); do [ -f $$env_file ] && break; sleep 0.1; done; \
+	. $$env_file; \
+	echo; echo "== Spotify and TikTok from SANDBOX emulators (local, generated data; not the real APIs)"; \
+	$(BIN)/bedrot run --lake $(LAKE) spotify && $(BIN)/bedrot run --lake $(LAKE) tiktok
 	@echo; echo "== landing (original bytes + _metadata.json)"; $(BIN)/bedrot ls --lake $(LAKE) landing/
 	@echo; echo "== raw (typed Parquet, Hive partitions)"; $(BIN)/bedrot ls --lake $(LAKE) raw/
 	@echo; $(BIN)/bedrot status --lake $(LAKE)

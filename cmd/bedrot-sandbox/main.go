@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -51,12 +52,13 @@ Flags:
 	envFile := fs.String("env", "", "write the settings to this file (export lines) instead of stdout")
 	videos := fs.Int("tiktok-videos", 45, "videos on the sandbox TikTok account")
 	rateEvery := fs.Int("rate-limit-every", 0, "answer every Nth API request of both emulators with a rate-limit error (0: never)")
-	slow := fs.Duration("slow", 0, "delay every TikTok API answer by this long")
+	slow := fs.Duration("slow", 0, "delay every API answer of both emulators by this long")
+	s4aDir := fs.String("s4a-dir", "", "also point the Spotify connector at this folder of Spotify for Artists CSV exports")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
 
-	sp := spotifyemu.New(spotifyemu.Options{RateLimitEvery: *rateEvery})
+	sp := spotifyemu.New(spotifyemu.Options{RateLimitEvery: *rateEvery, SlowDelay: *slow})
 	spURL := sp.Start()
 	defer sp.Close()
 
@@ -87,6 +89,13 @@ Flags:
 		"TIKTOK__CONFIG__BUSINESS_ID":           tt.Account().OpenID,
 		"TIKTOK__CONFIG__BUSINESS_ACCESS_TOKEN": opts.BusinessAccessToken,
 		"TIKTOK__CONFIG__BUSINESS_BASE_URL":     ttURL,
+	}
+	if *s4aDir != "" {
+		abs, err := filepath.Abs(*s4aDir)
+		if err != nil {
+			return err
+		}
+		settings["SPOTIFY__CONFIG__S4A_DIR"] = abs
 	}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {

@@ -217,6 +217,9 @@ func (r *runner) salvage(ctx context.Context, cause error) error {
 	if err := r.step(ctx, "commit", func() error { return r.commit(ctx) }); err != nil {
 		return fmt.Errorf("%w; keeping what was read before the last checkpoint failed too: %v", cause, err)
 	}
+	if len(r.order) == 0 {
+		return fmt.Errorf("%w; kept the plugin's last checkpoint: the next run resumes from there", cause)
+	}
 	return fmt.Errorf("%w; kept %d payload(s) with %d rows read before the plugin's last checkpoint: the next run resumes from there",
 		cause, len(r.order), r.res.Rows)
 }

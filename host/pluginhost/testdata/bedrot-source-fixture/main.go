@@ -171,6 +171,11 @@ func readPages(req sdk.ReadRequest, out sdk.Emitter) error {
 			case "transient":
 				return sdk.Transient(fmt.Errorf("upstream returned 503 on page %d", page))
 			default:
+				// Give gRPC a moment to deliver what was sent, so the
+				// host surely has the last checkpoint: a crash right
+				// after a send may lose it, and the test would not know
+				// which checkpoint to expect.
+				time.Sleep(200 * time.Millisecond)
 				panic(fmt.Sprintf("fixture crashed on page %d", page))
 			}
 		}
