@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
+	"github.com/bedrot-label/bedrot/host/storage"
 	spotifyemu "github.com/bedrot-label/bedrot/plugins/spotify/emulator"
 	tiktokemu "github.com/bedrot-label/bedrot/plugins/tiktok/emulator"
 )
@@ -202,9 +204,68 @@ func snapshotDigest(t *testing.T, lake string) (snapshots int, digest string) {
 // clean run. Every snapshot in the lake is complete, holds each video once,
 // and equals the snapshot of a lake whose run was never interrupted; the
 // rotated refresh tokens kept working throughout; and no secret is found in
-// the lake, the metastore, the output or the run history.
+// the lake, the metastore, the output or the run history. On both backends.
 func TestTikTokKilledTenTimesEqualsUninterrupted(t *testing.T) {
 	t.Parallel()
+	t.Run("folder+sqlite", func(t *testing.T) {
+		t.Parallel()
+		tiktokKilledTenTimes(t, nil, func(c *cli) (string, []string) { return c.lake, nil })
+	})
+	t.Run("minio+postgres", func(t *testing.T) {
+		t.Parallel()
+		env, st := minioPostgresEnv(t)
+		schema := strings.TrimPrefix(env[len(env)-1], "BEDROT_DATABASE_SCHEMA=")
+		tiktokKilledTenTimes(t, env, func(*cli) (string, []string) {
+			return downloadAll(t, st), dumpMetastore(t, schema)
+		})
+	})
+}
+
+// downloadAll copies every object of a store into a folder.
+func downloadAll(t *testing.T, st storage.Store) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	require.NoError(t, st.List(ctx, "", func(oi storage.ObjectInfo) error {
+		obj, err := st.Open(ctx, oi.Key)
+		require.NoError(t, err)
+		defer obj.Close()
+		p := filepath.Join(dir, filepath.FromSlash(oi.Key))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		data, err := io.ReadAll(obj)
+		require.NoError(t, err)
+		return os.WriteFile(p, data, 0o644)
+	}))
+	return dir
+}
+
+// dumpMetastore returns every value of every table of a PostgreSQL schema
+// as text.
+func dumpMetastore(t *testing.T, schema string) []string {
+	t.Helper()
+	db, err := sql.Open("pgx", pgURL())
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, schema)
+	require.NoError(t, err)
+	var tables []string
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		tables = append(tables, name)
+	}
+	require.NoError(t, rows.Err())
+	require.Contains(t, tables, "credentials")
+	var out []string
+	for _, table := range tables {
+		var dump sql.NullString
+		require.NoError(t, db.QueryRow(fmt.Sprintf(`SELECT string_agg(t::text, E'\n') FROM %q.%q t`, schema, table)).Scan(&dump))
+		out = append(out, dump.String)
+	}
+	return out
+}
+
+func tiktokKilledTenTimes(t *testing.T, backendEnv []string, snapshot func(c *cli) (lake string, meta []string)) {
 	const secret = "SENTINEL-tiktok-client-secret"
 	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: secret, RefreshToken: "SENTINEL-first-refresh-token",
 		VideoCount: 130, Seed: 11, DuplicateAcrossPages: true, SlowDelay: 5 * time.Millisecond})
@@ -216,7 +277,7 @@ func TestTikTokKilledTenTimesEqualsUninterrupted(t *testing.T) {
 	proxy := newAPIProxy(t, emURL, "bedrot-source-tiktok", isData)
 	plugin := plugintest.Build(t, "plugins/tiktok/cmd/bedrot-source-tiktok")
 
-	// The lake of a run never interrupted.
+	// The lake of a run never interrupted (folder + SQLite).
 	clean := newCLI(t, tiktokEnv(proxy.srv.URL, em)...)
 	clean.ok("init")
 	clean.ok("plugin", "install", plugin)
@@ -226,11 +287,11 @@ func TestTikTokKilledTenTimesEqualsUninterrupted(t *testing.T) {
 	require.Equal(t, 1, snapshots)
 	require.True(t, strings.HasPrefix(want, "130/130/"), "one whole snapshot: %s", want)
 
-	// Another account authorisation for the interrupted lake: its own
-	// refresh token chain starts from what the emulator holds now.
+	// The interrupted lake has an authorisation of its own: its refresh
+	// token chain starts from what the emulator holds now.
 	env := tiktokEnv(proxy.srv.URL, em)
 	env[4] = "BEDROT_SOURCES__TIKTOK__CONFIG__REFRESH_TOKEN=" + em.RefreshToken()
-	c := newCLI(t, env...)
+	c := newCLI(t, append(env, backendEnv...)...)
 	c.ok("init")
 	c.ok("plugin", "install", plugin)
 	seed := time.Now().UnixNano()
@@ -257,24 +318,25 @@ func TestTikTokKilledTenTimesEqualsUninterrupted(t *testing.T) {
 			resumed++
 		}
 	}
-	require.Positive(t, resumed, "some killed runs kept the page groups they had checkpointed")
+	require.Positive(t, resumed, "some killed runs kept what they had checkpointed")
 
-	snapshots, got := snapshotDigest(t, c.lake)
+	lake, meta := snapshot(c)
+	snapshots, got := snapshotDigest(t, lake)
 	t.Logf("%d rounds killed, %d kept checkpointed data, %d snapshots in the lake", kills, resumed, snapshots)
-	require.GreaterOrEqual(t, snapshots, 1)
 	for _, d := range strings.Split(got, ";") {
 		require.Equal(t, want, d, "every snapshot equals the uninterrupted one")
 	}
 	var users, userSnapshots int
-	queryLake(t, c.lake, "tiktok", "user_info", `SELECT count(*), count(DISTINCT snapshot_at) FROM RAW`, &users, &userSnapshots)
+	queryLake(t, lake, "tiktok", "user_info", `SELECT count(*), count(DISTINCT snapshot_at) FROM RAW`, &users, &userSnapshots)
 	require.Equal(t, users, userSnapshots, "one profile row per snapshot")
 	require.GreaterOrEqual(t, userSnapshots, snapshots)
 
-	// No secret anywhere: lake files (the SQLite metastore included),
-	// outputs, history and the effective configuration.
+	// No secret anywhere: lake files (the SQLite metastore included), the
+	// PostgreSQL metastore, outputs, history and the effective configuration.
 	secrets := append([]string{secret, "SENTINEL"}, proxy.issued()...)
 	outputs = append(outputs, c.ok("runs", "-n", "50", "-o", "json"), c.ok("config"))
-	requireNoSecrets(t, []string{c.lake, clean.lake, filepath.Dir(c.lake)}, outputs, secrets)
+	outputs = append(outputs, meta...)
+	requireNoSecrets(t, []string{lake, filepath.Dir(c.lake)}, outputs, secrets)
 }
 
 // requireNoSecrets greps every file under dirs and every text for secrets.
@@ -372,4 +434,30 @@ func TestSpotifyKilledTenTimesEqualsUninterrupted(t *testing.T) {
 	secrets := append([]string{secret}, em.IssuedTokens()...)
 	outputs = append(outputs, c.ok("runs", "-n", "50", "-o", "json"), c.ok("config"))
 	requireNoSecrets(t, []string{c.lake, clean.lake}, outputs, secrets)
+}
+
+// A revoked TikTok authorisation fails the run as a configuration error,
+// and `bedrot runs RUN-ID` says in words what to do.
+func TestTikTokRevokedAuthorisationSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "SENTINEL-secret", RefreshToken: "SENTINEL-refresh", VideoCount: 3, Seed: 2})
+	emURL := em.Start()
+	t.Cleanup(em.Close)
+	em.Revoke()
+	proxy := newAPIProxy(t, emURL, "bedrot-source-tiktok", func(string) bool { return false })
+	c := newCLI(t, tiktokEnv(proxy.srv.URL, em)...)
+	c.ok("init")
+	c.ok("plugin", "install", plugintest.Build(t, "plugins/tiktok/cmd/bedrot-source-tiktok"))
+	r := c.run("run", "tiktok")
+	require.Equal(t, 2, r.code, "a configuration error exits 2\n"+r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "What to do: The source's configuration must be fixed")
+
+	runs := c.json("runs")
+	item := runs["items"].([]any)[0].(map[string]any)
+	require.Equal(t, "failed", item["status"])
+	require.Contains(t, item["error"], "re-authorise")
+	shown := c.ok("runs", item["run_id"].(string))
+	require.Contains(t, shown, "configuration error")
+	require.Contains(t, shown, "What to do: The source's configuration must be fixed (credentials, ids, paths)")
+	requireNoSecrets(t, []string{c.lake}, []string{r.stdout, r.stderr, shown}, []string{"SENTINEL"})
 }

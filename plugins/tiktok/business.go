@@ -246,32 +246,59 @@ func (s *Source) readBusiness(ctx context.Context, c config, raw []byte, now tim
 		return fmt.Errorf("failed to read the TikTok business metrics from %s to %s (GET %s): %w", from, to, businessEndpoint, err)
 	}
 	rows, problems, newest := decodeBusinessMetrics(data, start, lastSettled)
-	name := fmt.Sprintf("business_metrics-%s-%s-%s.jsonl", c.businessID, from, to)
+	name := businessPayloadName(c.businessID, from, to)
 	if missing := missingDays(rows, start, newest); len(missing) > 0 {
 		out.Log(sdk.LevelWarn, "TikTok sent no business metrics for some days before the last day it sent; they are not asked for again",
 			"days", strings.Join(missing, ","))
-	}
-	fill := func(b *sdk.BatchBuilder, i int) {
-		r := rows[i]
-		b.AppendString(BizColBusinessID, []byte(c.businessID))
-		b.AppendInt32(BizColDate, sdk.DaysSinceEpoch(r.date))
-		for j, v := range r.metrics {
-			appendOptInt(b, BizColVideoViews+j, v)
-		}
-		appendOptString(b, BizColAudienceActivity, r.activity)
-		appendSnapshot(b, BizColSnapshotAt, BizColSnapshotDate, now)
 	}
 	if len(problems) > 0 {
 		out.Log(sdk.LevelWarn, "TikTok sent business metrics that cannot be read; their payload is quarantined with the reasons",
 			"payload", name, "problems", len(problems))
 	}
-	if err := emitPayload(out, StreamBusinessMetrics, name, BusinessMetricsSchema, []displayapi.Exchange{ex}, len(rows), fill, problems); err != nil {
+	if ex.Note, err = (lineNote{Stream: StreamBusinessMetrics, SnapshotAt: now}).json(); err != nil {
+		return err
+	}
+	if err := emitPayload(out, name, []displayapi.Exchange{ex}, businessRows(c.businessID, now, rows, problems)); err != nil {
 		return err
 	}
 	if newest.IsZero() {
 		return nil
 	}
 	return checkpoint(out, StreamBusinessMetrics, businessState{LastDate: newest.Format(time.DateOnly)})
+}
+
+// businessPayloadName names the payload of the metrics of businessID from
+// day from to day to (YYYY-MM-DD).
+func businessPayloadName(businessID, from, to string) string {
+	return fmt.Sprintf("business_metrics-%s-%s-%s.jsonl", businessID, from, to)
+}
+
+// businessRows are the rows of the decoded metrics of businessID read at
+// snap, with the payload's problems.
+func businessRows(businessID string, snap time.Time, rows []businessRow, problems []payloadProblem) payloadRows {
+	return payloadRows{stream: StreamBusinessMetrics, schema: BusinessMetricsSchema, n: len(rows), problems: problems, fill: func(b *sdk.BatchBuilder, i int) {
+		r := rows[i]
+		b.AppendString(BizColBusinessID, []byte(businessID))
+		b.AppendInt32(BizColDate, sdk.DaysSinceEpoch(r.date))
+		for j, v := range r.metrics {
+			appendOptInt(b, BizColVideoViews+j, v)
+		}
+		appendOptString(b, BizColAudienceActivity, r.activity)
+		appendSnapshot(b, BizColSnapshotAt, BizColSnapshotDate, snap)
+	}}
+}
+
+// businessAnswerData returns the data of a successful Accounts API answer
+// body, as a landing line keeps it: {code: 0, message, request_id, data}.
+func businessAnswerData(body []byte) (json.RawMessage, error) {
+	var env businessEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("the body is not an Accounts API answer ({code, message, data}): %w", err)
+	}
+	if env.Code == nil || *env.Code != bizCodeOK {
+		return nil, errors.New("the body is not a successful Accounts API answer: its code is missing or not 0")
+	}
+	return env.Data, nil
 }
 
 // decodeBusinessMetrics reads the metrics entries of data whose date lies

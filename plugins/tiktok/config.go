@@ -3,6 +3,7 @@ package tiktok
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,10 @@ const (
 	ParamBusinessAccessToken = "business_access_token"
 	// ParamBusinessBaseURL is the Accounts API (API for Business) host.
 	ParamBusinessBaseURL = "business_base_url"
+	// ParamFiles is set by `bedrot replay` only: the landing payloads to
+	// re-read, separated by the OS path-list separator, instead of calling
+	// TikTok. When it is set no other parameter is needed or read.
+	ParamFiles = "files"
 )
 
 // DefaultBusinessBaseURL is the host of the TikTok API for Business.
@@ -66,6 +71,8 @@ func Spec() sdk.Spec {
 				Description: "Accounts API access token for business_id (Access-Token, from the API for Business OAuth with scope user.insights). Required when business_id is set."},
 			{Name: ParamBusinessBaseURL, Default: DefaultBusinessBaseURL,
 				Description: "API for Business host. Leave the default; tests point it at a local emulator."},
+			{Name: ParamFiles,
+				Description: "Set by `bedrot replay`: landing payloads to re-read instead of calling the API; leave empty."},
 		},
 	}
 }
@@ -77,15 +84,32 @@ type config struct {
 	maxCount                              int
 	businessID, businessToken             string
 	businessBaseURL                       string
+	// files are the landing payloads to replay; when set, the fields
+	// above are not read.
+	files []string
 }
+
+// replay reports whether the run re-reads landing payloads instead of
+// calling TikTok.
+func (c config) replay() bool { return len(c.files) > 0 }
 
 // business reports whether the business_metrics stream is configured.
 func (c config) business() bool { return c.businessID != "" }
 
 // parseConfig reads and checks cfg. Every problem is a configuration error
 // naming the parameter; no value of a secret parameter is ever quoted.
+// With files set (a replay) only files is read: a replay calls no API.
 func parseConfig(cfg sdk.Config) (config, error) {
 	get := func(k string) string { return strings.TrimSpace(cfg[k]) }
+	var files []string
+	for _, f := range filepath.SplitList(cfg[ParamFiles]) {
+		if f = strings.TrimSpace(f); f != "" {
+			files = append(files, f)
+		}
+	}
+	if len(files) > 0 {
+		return config{files: files}, nil
+	}
 	c := config{
 		clientKey:       get(ParamClientKey),
 		clientSecret:    get(ParamClientSecret),

@@ -1,6 +1,7 @@
 package tiktok
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,11 +20,50 @@ type payloadProblem struct {
 	message string
 }
 
-// emitPayload sends one landing payload holding exchanges as JSON Lines,
-// then rows rows of stream (fill appends row i), then ends the payload with
-// the problems, located in the payload by line. A payload with problems is
-// quarantined by the host with none of its rows.
-func emitPayload(out sdk.Emitter, stream, name string, schema sdk.Schema, exchanges []displayapi.Exchange, rows int, fill func(b *sdk.BatchBuilder, i int), problems []payloadProblem) error {
+// lineNote is what the connector writes on every landing line under
+// "bedrot", next to the API's answer: what it takes, besides the answer,
+// to rebuild the line's rows from the payload alone, as `bedrot replay`
+// does. It never holds a credential.
+type lineNote struct {
+	// Stream is the stream the line's rows belong to.
+	Stream string `json:"stream"`
+	// SnapshotAt is the snapshot_at of the rows (RFC 3339, to the
+	// microsecond).
+	SnapshotAt time.Time `json:"snapshot_at"`
+	// OpenID is the open_id TikTok sent with the access token (user_info
+	// and videos): the open_id of the video rows, and of the profile when
+	// its answer has none. Absent when TikTok sent none.
+	OpenID string `json:"open_id,omitempty"`
+	// AlreadyEmitted (videos) lists the positions in data.videos of the
+	// videos the line does not emit because an earlier page or run of the
+	// same snapshot emitted them.
+	AlreadyEmitted []int `json:"already_emitted,omitempty"`
+}
+
+// json encodes the note for displayapi.Exchange.Note.
+func (n lineNote) json() (json.RawMessage, error) {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the landing note of stream %s: %w", n.Stream, err)
+	}
+	return b, nil
+}
+
+// payloadRows are the rows one payload produced: n rows of stream, fill
+// appending row i, and the problems, located in the payload by line. The
+// functions that build them from API answers serve both a live read and a
+// replay, so that both give the same rows.
+type payloadRows struct {
+	stream   string
+	schema   sdk.Schema
+	n        int
+	fill     func(b *sdk.BatchBuilder, i int)
+	problems []payloadProblem
+}
+
+// emitPayload sends one landing payload holding exchanges as JSON Lines
+// and then its rows (see sendPayload).
+func emitPayload(out sdk.Emitter, name string, exchanges []displayapi.Exchange, rows payloadRows) error {
 	lines := make([][]byte, len(exchanges))
 	for i, ex := range exchanges {
 		l, err := ex.JSONLine()
@@ -32,12 +72,19 @@ func emitPayload(out sdk.Emitter, stream, name string, schema sdk.Schema, exchan
 		}
 		lines[i] = l
 	}
+	return sendPayload(out, name, lines, rows)
+}
+
+// sendPayload sends one landing payload made of chunks, then its rows in
+// batches, then ends it with the problems. A payload with problems is
+// quarantined by the host with none of its rows.
+func sendPayload(out sdk.Emitter, name string, chunks [][]byte, rows payloadRows) error {
 	pl, err := out.BeginPayload(name, mediaTypeNDJSON)
 	if err != nil {
 		return fmt.Errorf("failed to begin payload %s: %w", name, err)
 	}
-	for _, l := range lines {
-		if _, err := pl.Write(l); err != nil {
+	for _, c := range chunks {
+		if _, err := pl.Write(c); err != nil {
 			_ = pl.Close()
 			return fmt.Errorf("failed to write payload %s: %w", name, err)
 		}
@@ -45,35 +92,37 @@ func emitPayload(out sdk.Emitter, stream, name string, schema sdk.Schema, exchan
 	if err := pl.Close(); err != nil {
 		return fmt.Errorf("failed to close payload %s: %w", name, err)
 	}
-	b := sdk.NewBatchBuilder(stream, schema)
-	b.Reset(stream, pl.ID())
-	flush := func() error {
-		if b.Len() == 0 {
+	if rows.n > 0 {
+		b := sdk.NewBatchBuilder(rows.stream, rows.schema)
+		b.Reset(rows.stream, pl.ID())
+		flush := func() error {
+			if b.Len() == 0 {
+				return nil
+			}
+			if err := out.Batch(b.Batch()); err != nil {
+				return fmt.Errorf("failed to send a batch of payload %s: %w", name, err)
+			}
+			b.Reset(rows.stream, pl.ID())
 			return nil
 		}
-		if err := out.Batch(b.Batch()); err != nil {
-			return fmt.Errorf("failed to send a batch of payload %s: %w", name, err)
-		}
-		b.Reset(stream, pl.ID())
-		return nil
-	}
-	for i := range rows {
-		fill(b, i)
-		b.EndRow()
-		if b.Len() >= batchRows {
-			if err := flush(); err != nil {
-				return err
+		for i := range rows.n {
+			rows.fill(b, i)
+			b.EndRow()
+			if b.Len() >= batchRows {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if err := flush(); err != nil {
-		return err
+		if err := flush(); err != nil {
+			return err
+		}
 	}
 	var ps []sdk.Problem
-	for _, p := range problems {
+	for _, p := range rows.problems {
 		ps = append(ps, sdk.Problem{File: name, Line: p.line, Field: p.field, Message: p.message})
 	}
-	if err := pl.End(int64(rows), ps); err != nil {
+	if err := pl.End(int64(rows.n), ps); err != nil {
 		return fmt.Errorf("failed to end payload %s: %w", name, err)
 	}
 	return nil

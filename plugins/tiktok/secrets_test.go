@@ -2,6 +2,7 @@ package tiktok
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,8 +40,9 @@ func emitted(rec *sdktest.Recorder, streams []sdk.Stream) string {
 }
 
 // TestNoSecretInAnythingEmitted runs the source through rotations, token
-// expiry, retries, the Business API, a Check with a bad token and a run
-// that fails on a revoked authorisation, and greps everything it emitted
+// expiry, retries, the Business API, a replay of what it landed (with the
+// full configuration), a Check with a bad token and a run that fails on a
+// revoked authorisation, and greps everything it emitted
 // and every error for the client secret, every refresh token (the first and
 // each rotated one), every access token and the business token.
 func TestNoSecretInAnythingEmitted(t *testing.T) {
@@ -55,24 +57,35 @@ func TestNoSecretInAnythingEmitted(t *testing.T) {
 	var updates []map[string]string
 
 	cfg := f.cfg
+	var live landed
 	for range 2 {
 		rec, err := f.read(t, cfg, nil)
 		require.NoError(t, err)
 		haystack.WriteString(emitted(rec, streams))
 		updates = append(updates, rec.ConfigUpdates()...)
 		cfg = rec.Config(cfg)
+		live.add(rec)
 	}
+	// A replay with the full configuration, and one of a file that is gone.
+	paths := writePayloads(t, live.payloads)
+	rec, err := replayRead(t, f.src, cfg, paths)
+	require.NoError(t, err)
+	requireSameOutput(t, live, rec)
+	haystack.WriteString(emitted(rec, streams))
+	_, err = replayRead(t, f.src, cfg, append(paths, filepath.Join(t.TempDir(), "gone.jsonl")))
+	require.Error(t, err)
+	haystack.WriteString(err.Error() + "\n")
 	bad := sdk.Config{}
 	for k, v := range cfg {
 		bad[k] = v
 	}
 	bad[ParamBusinessAccessToken] = testBusinessToken + "-old"
-	err := f.src.Check(t.Context(), bad)
+	err = f.src.Check(t.Context(), bad)
 	require.Error(t, err)
 	haystack.WriteString(err.Error() + "\n")
 
 	f.srv.Revoke()
-	rec, err := f.read(t, cfg, nil)
+	rec, err = f.read(t, cfg, nil)
 	require.Error(t, err)
 	haystack.WriteString(err.Error() + "\n")
 	haystack.WriteString(emitted(rec, streams))

@@ -19,8 +19,23 @@
 // # Landing payloads
 //
 // Every payload is JSON Lines, one API response per line:
-// {"request":{"method","url","params"},"status","received_at","body"} with
-// the body as received. No token, header or secret is kept.
+// {"request":{"method","url","params"},"status","received_at","body","bedrot"}
+// with the body as received. "bedrot" is the connector's note on the line:
+// what it takes besides the answer to rebuild the line's rows —
+// {"stream","snapshot_at"} (to the microsecond), for user_info and videos
+// the "open_id" TikTok sent with the access token, and for videos
+// "already_emitted", the positions in data.videos of the videos an
+// earlier page or run of the snapshot emitted. No token, header or secret
+// is kept.
+//
+// # Replay
+//
+// `bedrot replay` sets files to local copies of landing payloads. Read then
+// calls no API (Check and Discover neither, and need no other parameter):
+// it sends each file back under its base name, byte for byte, with the rows
+// it produced, rebuilt from its lines by the code that builds them in a live
+// read. A file that is not such a payload is sent with problems naming file,
+// line and field, and no rows, and is quarantined.
 //
 // # Resuming
 //
@@ -64,7 +79,7 @@ import (
 )
 
 // Version is the connector's version, reported in its Spec.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Defaults of a Source.
 const (
@@ -117,10 +132,16 @@ func (s *Source) httpClient() *http.Client {
 // size, and, when business_id is set, the Accounts API access token (with
 // one request). It does not call the Display API: every refresh rotates the
 // refresh token, and Check could not hand the new one to BEDROT.
+//
+// For a replay (files set) it checks that the files can be read, and calls
+// nothing.
 func (s *Source) Check(ctx context.Context, cfg sdk.Config) error {
 	c, err := parseConfig(cfg)
 	if err != nil {
 		return err
+	}
+	if c.replay() {
+		return checkReplayFiles(c.files)
 	}
 	if c.business() {
 		if _, _, err := s.businessClient(c, nil).get(ctx, []string{"display_name"}, "", ""); err != nil {
@@ -131,13 +152,14 @@ func (s *Source) Check(ctx context.Context, cfg sdk.Config) error {
 }
 
 // Discover returns user_info and videos, and business_metrics when
-// business_id is set.
+// business_id is set or for a replay (files set), whose payloads may hold
+// any stream.
 func (s *Source) Discover(ctx context.Context, cfg sdk.Config) ([]sdk.Stream, error) {
 	c, err := parseConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return Streams(c.business()), nil
+	return Streams(c.business() || c.replay()), nil
 }
 
 // logf returns a logger for the API clients that forwards to out: retries
@@ -155,7 +177,8 @@ func logf(out sdk.Emitter) func(msg string, kv ...any) {
 
 // Read takes this run's snapshot of the selected streams: user_info, then
 // videos in page groups, then business_metrics. See the package
-// documentation for the order of payloads, rows and checkpoints.
+// documentation for the order of payloads, rows and checkpoints. With
+// files set it replays those landing payloads instead (see replay).
 func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
 	c, err := parseConfig(req.Config)
 	if err != nil {
@@ -169,7 +192,7 @@ func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter)
 		switch name {
 		case StreamUserInfo, StreamVideos:
 		case StreamBusinessMetrics:
-			if !c.business() {
+			if !c.business() && !c.replay() {
 				return sdk.ConfigError(fmt.Errorf("tiktok: stream %s needs %s and %s", name, ParamBusinessID, ParamBusinessAccessToken))
 			}
 		default:
@@ -178,6 +201,9 @@ func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter)
 		want[name] = true
 	}
 	selected := func(name string) bool { return len(want) == 0 || want[name] }
+	if c.replay() {
+		return replay(ctx, c.files, selected, out)
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 
 	if selected(StreamUserInfo) || selected(StreamVideos) {

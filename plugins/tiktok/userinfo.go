@@ -23,18 +23,42 @@ func readUserInfo(ctx context.Context, dc *displayapi.Client, snap time.Time, ou
 	if err != nil {
 		return 0, fmt.Errorf("failed to read the TikTok profile (GET /v2/user/info/): %w", err)
 	}
-	openID := dc.OpenID()
+	note := lineNote{Stream: StreamUserInfo, SnapshotAt: snap, OpenID: dc.OpenID()}
+	if ex.Note, err = note.json(); err != nil {
+		return 0, err
+	}
+	if err := emitPayload(out, userInfoPayloadName(snap), []displayapi.Exchange{ex}, userInfoRows(u, note)); err != nil {
+		return 0, err
+	}
+	if err := checkpoint(out, StreamUserInfo, userInfoState{SnapshotAt: snap}); err != nil {
+		return 0, err
+	}
+	if u.VideoCount != nil {
+		return *u.VideoCount, nil
+	}
+	return 0, nil
+}
+
+// userInfoPayloadName names the user_info payload of snapshot snap.
+func userInfoPayloadName(snap time.Time) string {
+	return "user_info-" + snapshotStamp(snap) + ".jsonl"
+}
+
+// userInfoRows is the row of the profile u, answered on line 1 of a payload
+// noted with note: one row, or none and a problem when the account has no
+// open_id.
+func userInfoRows(u displayapi.User, note lineNote) payloadRows {
+	openID := note.OpenID
 	if u.OpenID != nil && *u.OpenID != "" {
 		openID = *u.OpenID
 	}
-	var problems []payloadProblem
-	rows := 1
+	r := payloadRows{stream: StreamUserInfo, schema: UserInfoSchema, n: 1}
 	if openID == "" {
-		problems = append(problems, payloadProblem{line: 1, field: "data.user.open_id", message: "TikTok sent the profile without an open_id, which identifies the account"})
-		rows = 0
+		r.problems = append(r.problems, payloadProblem{line: 1, field: "data.user.open_id", message: "TikTok sent the profile without an open_id, which identifies the account"})
+		r.n = 0
 	}
-	name := "user_info-" + snapshotStamp(snap) + ".jsonl"
-	fill := func(b *sdk.BatchBuilder, _ int) {
+	snap := note.SnapshotAt
+	r.fill = func(b *sdk.BatchBuilder, _ int) {
 		b.AppendString(UserColOpenID, []byte(openID))
 		appendOptString(b, UserColUnionID, u.UnionID)
 		appendOptString(b, UserColDisplayName, u.DisplayName)
@@ -51,14 +75,5 @@ func readUserInfo(ctx context.Context, dc *displayapi.Client, snap time.Time, ou
 		appendOptInt(b, UserColVideoCount, u.VideoCount)
 		appendSnapshot(b, UserColSnapshotAt, UserColSnapshotDate, snap)
 	}
-	if err := emitPayload(out, StreamUserInfo, name, UserInfoSchema, []displayapi.Exchange{ex}, rows, fill, problems); err != nil {
-		return 0, err
-	}
-	if err := checkpoint(out, StreamUserInfo, userInfoState{SnapshotAt: snap}); err != nil {
-		return 0, err
-	}
-	if u.VideoCount != nil {
-		return *u.VideoCount, nil
-	}
-	return 0, nil
+	return r
 }

@@ -63,8 +63,11 @@ func planSnapshot(raw []byte, now time.Time, out sdk.Emitter) (videosState, bool
 type pageGroup struct {
 	firstPage int
 	exchanges []displayapi.Exchange
-	videos    []displayapi.Video
-	problems  []payloadProblem
+	// alreadyEmitted holds, per page, the positions in data.videos of the
+	// videos an earlier page or run of the snapshot emitted.
+	alreadyEmitted [][]int
+	videos         []displayapi.Video
+	problems       []payloadProblem
 }
 
 // readVideos reads the snapshot st from its cursor to the end, one payload
@@ -98,28 +101,23 @@ func (s *Source) readVideos(ctx context.Context, dc *displayapi.Client, maxCount
 				break
 			}
 			st.Pages++
-			g.exchanges = append(g.exchanges, page.Exchange)
-			line := int64(len(g.exchanges))
-			for _, inv := range page.Invalid {
-				g.problems = append(g.problems, payloadProblem{line: line, field: fmt.Sprintf("data.videos[%d].%s", inv.Index, inv.Field), message: inv.Message})
-			}
-			added := 0
+			var already []int
 			for i, v := range page.Videos {
 				if seen[v.ID] {
+					already = append(already, page.Index[i])
 					continue
 				}
 				seen[v.ID] = true
-				if v.CreateTime == nil {
-					g.problems = append(g.problems, payloadProblem{line: line, field: fmt.Sprintf("data.videos[%d].create_time", i),
-						message: fmt.Sprintf("video %s came without create_time", v.ID)})
-					continue
+				if v.CreateTime != nil && emittedBefore(v) {
+					already = append(already, page.Index[i])
 				}
-				if emittedBefore(v) {
-					continue
-				}
-				g.videos = append(g.videos, v)
-				added++
 			}
+			g.exchanges = append(g.exchanges, page.Exchange)
+			g.alreadyEmitted = append(g.alreadyEmitted, already)
+			videos, problems := pageVideos(page, int64(len(g.exchanges)), already)
+			g.videos = append(g.videos, videos...)
+			g.problems = append(g.problems, problems...)
+			added := len(videos)
 			if !page.HasMore {
 				st.Done = true
 				break
@@ -154,13 +152,72 @@ func (s *Source) readVideos(ctx context.Context, dc *displayapi.Client, maxCount
 	return nil
 }
 
+// pageVideos returns the videos that the page, answered on line line of
+// its payload, emits: every decoded video but those at the positions
+// alreadyEmitted, and the problems of the page (videos that could not be
+// decoded or came without create_time).
+func pageVideos(page displayapi.Page, line int64, alreadyEmitted []int) ([]displayapi.Video, []payloadProblem) {
+	var videos []displayapi.Video
+	var problems []payloadProblem
+	for _, inv := range page.Invalid {
+		problems = append(problems, payloadProblem{line: line, field: fmt.Sprintf("data.videos[%d].%s", inv.Index, inv.Field), message: inv.Message})
+	}
+	for i, v := range page.Videos {
+		pos := page.Index[i]
+		if slices.Contains(alreadyEmitted, pos) {
+			continue
+		}
+		if v.CreateTime == nil {
+			problems = append(problems, payloadProblem{line: line, field: fmt.Sprintf("data.videos[%d].create_time", pos),
+				message: fmt.Sprintf("video %s came without create_time", v.ID)})
+			continue
+		}
+		videos = append(videos, v)
+	}
+	return videos, problems
+}
+
+// videosPayloadName names the payload of a snapshot's pages first..last.
+func videosPayloadName(snap time.Time, first, last int) string {
+	return fmt.Sprintf("videos-%s-pages-%04d-%04d.jsonl", snapshotStamp(snap), first, last)
+}
+
 // emitGroup emits the pages of g as one payload with their rows, moves the
 // boundary of st past the emitted videos and checkpoints st.
 func emitGroup(out sdk.Emitter, openID string, st *videosState, g pageGroup) error {
-	name := fmt.Sprintf("videos-%s-pages-%04d-%04d.jsonl", snapshotStamp(st.SnapshotAt), g.firstPage, st.Pages)
-	snap := st.SnapshotAt
-	fill := func(b *sdk.BatchBuilder, i int) {
-		v := g.videos[i]
+	name := videosPayloadName(st.SnapshotAt, g.firstPage, st.Pages)
+	for i := range g.exchanges {
+		note := lineNote{Stream: StreamVideos, SnapshotAt: st.SnapshotAt, OpenID: openID, AlreadyEmitted: g.alreadyEmitted[i]}
+		var err error
+		if g.exchanges[i].Note, err = note.json(); err != nil {
+			return err
+		}
+	}
+	if len(g.problems) > 0 {
+		out.Log(sdk.LevelWarn, "TikTok sent videos that cannot be read; their payload is quarantined with the reasons",
+			"payload", name, "problems", len(g.problems))
+	}
+	if err := emitPayload(out, name, g.exchanges, videoRows(openID, st.SnapshotAt, g.videos, g.problems)); err != nil {
+		return err
+	}
+	st.Videos += len(g.videos)
+	for _, v := range g.videos {
+		switch ct := v.CreateTime.Unix(); {
+		case st.OldestCreateTime == 0 || ct < st.OldestCreateTime:
+			st.OldestCreateTime, st.OldestIDs = ct, []string{v.ID}
+		case ct == st.OldestCreateTime:
+			st.OldestIDs = append(st.OldestIDs, v.ID)
+		}
+	}
+	return checkpoint(out, StreamVideos, st)
+}
+
+// videoRows are the rows of videos (each with a create_time) in the
+// snapshot snap of the account openID (none when empty), with the
+// payload's problems.
+func videoRows(openID string, snap time.Time, videos []displayapi.Video, problems []payloadProblem) payloadRows {
+	return payloadRows{stream: StreamVideos, schema: VideosSchema, n: len(videos), problems: problems, fill: func(b *sdk.BatchBuilder, i int) {
+		v := videos[i]
 		b.AppendString(VideoColID, []byte(v.ID))
 		if openID == "" {
 			b.AppendNull(VideoColOpenID)
@@ -183,22 +240,5 @@ func emitGroup(out sdk.Emitter, openID string, st *videosState, g pageGroup) err
 		appendOptInt(b, VideoColCommentCount, v.CommentCount)
 		appendOptInt(b, VideoColShareCount, v.ShareCount)
 		appendSnapshot(b, VideoColSnapshotAt, VideoColSnapshotDate, snap)
-	}
-	if len(g.problems) > 0 {
-		out.Log(sdk.LevelWarn, "TikTok sent videos that cannot be read; their payload is quarantined with the reasons",
-			"payload", name, "problems", len(g.problems))
-	}
-	if err := emitPayload(out, StreamVideos, name, VideosSchema, g.exchanges, len(g.videos), fill, g.problems); err != nil {
-		return err
-	}
-	st.Videos += len(g.videos)
-	for _, v := range g.videos {
-		switch ct := v.CreateTime.Unix(); {
-		case st.OldestCreateTime == 0 || ct < st.OldestCreateTime:
-			st.OldestCreateTime, st.OldestIDs = ct, []string{v.ID}
-		case ct == st.OldestCreateTime:
-			st.OldestIDs = append(st.OldestIDs, v.ID)
-		}
-	}
-	return checkpoint(out, StreamVideos, st)
+	}}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -109,6 +110,9 @@ type listRequest struct {
 type Page struct {
 	// Videos are the page's videos in the order sent, repeats included.
 	Videos []Video
+	// Index holds the position in data.videos of each of Videos (they
+	// differ when a video before it is Invalid).
+	Index []int
 	// Invalid are the videos of the page that could not be decoded.
 	Invalid []InvalidVideo
 	// Cursor is the cursor to ask for the next page with (Unix ms); the
@@ -148,13 +152,40 @@ func (c *Client) FetchUserInfo(ctx context.Context, fields []string) (User, Exch
 	if err != nil {
 		return User{}, Exchange{}, err
 	}
+	u, err := DecodeUserInfo(data)
+	if err != nil {
+		return User{}, ex, err
+	}
+	return u, ex, nil
+}
+
+// DecodeUserInfo decodes the data of a /v2/user/info/ answer (as
+// AnswerData returns it) into the User.
+func DecodeUserInfo(data json.RawMessage) (User, error) {
 	var d struct {
 		User User `json:"user"`
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
-		return User{}, ex, fmt.Errorf("failed to decode the TikTok user info (data.user): %w", err)
+		return User{}, fmt.Errorf("failed to decode the TikTok user info (data.user): %w", err)
 	}
-	return d.User, ex, nil
+	return d.User, nil
+}
+
+// AnswerData returns the data of a successful Display API answer body, as
+// a landing line keeps it: the {data, error} envelope with error.code "ok".
+// Anything else is an error saying what the body is instead.
+func AnswerData(body []byte) (json.RawMessage, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("the body is not a Display API answer ({data, error}): %w", err)
+	}
+	if env.Error.Code != codeOK {
+		return nil, fmt.Errorf("the body is not a successful Display API answer: error.code is %q, not %q", env.Error.Code, codeOK)
+	}
+	if len(env.Data) == 0 || string(env.Data) == "null" {
+		return nil, errors.New("the body is a Display API answer without data")
+	}
+	return env.Data, nil
 }
 
 // VideoPage fetches one page of the authorised user's public videos posted
@@ -181,14 +212,28 @@ func (c *Client) VideoPage(ctx context.Context, fields []string, cursor int64, m
 	if err != nil {
 		return Page{}, err
 	}
+	p, err := DecodeVideoPage(data, cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	p.Exchange = ex
+	return p, nil
+}
+
+// DecodeVideoPage decodes the data of a /v2/video/list/ answer (as
+// AnswerData returns it) asked for with cursor, as VideoPage does; the
+// returned Page has no Exchange. Videos that cannot be decoded are listed
+// in Page.Invalid; a page that cannot be decoded is an error.
+func DecodeVideoPage(data json.RawMessage, cursor int64) (Page, error) {
 	var wire videoPage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&wire); err != nil {
 		return Page{}, fmt.Errorf("failed to decode the TikTok video list page at cursor %d (data.videos, data.cursor, data.has_more): %w", cursor, err)
 	}
-	p := Page{Cursor: cursor, HasMore: wire.HasMore, Exchange: ex}
+	p := Page{Cursor: cursor, HasMore: wire.HasMore}
 	if wire.Cursor != "" {
+		var err error
 		if p.Cursor, err = wire.Cursor.Int64(); err != nil {
 			return Page{}, fmt.Errorf("failed to decode the TikTok video list page at cursor %d: data.cursor %q is not an integer", cursor, wire.Cursor)
 		}
@@ -200,6 +245,7 @@ func (c *Client) VideoPage(ctx context.Context, fields []string, cursor int64, m
 			continue
 		}
 		p.Videos = append(p.Videos, v)
+		p.Index = append(p.Index, i)
 	}
 	return p, nil
 }

@@ -156,3 +156,73 @@ func TestTokenURLIsSeparate(t *testing.T) {
 	require.Equal(t, sdk.KindConfig, sdk.KindOf(err), "error: %v", err)
 	require.ErrorContains(t, err, "check token_url")
 }
+
+func TestParseLineReadsJSONLineBack(t *testing.T) {
+	t.Parallel()
+	ex := Exchange{
+		Method: http.MethodPost, URL: "https://open.tiktokapis.com/v2/video/list/?fields=id",
+		Params: map[string]any{"fields": "id", "cursor": json.Number("1762299998000"), "max_count": json.Number("20")}, Status: 200,
+		ReceivedAt: time.Date(2026, 11, 7, 10, 45, 12, 5000, time.UTC),
+		Body:       []byte(`{"data": {"videos": [], "cursor": 0, "has_more": false}, "error": {"code": "ok"}}`),
+		Note:       json.RawMessage(`{"stream": "videos", "already_emitted": [0, 3]}`),
+	}
+	line, err := ex.JSONLine()
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(string(line), `,"bedrot":{"stream":"videos","already_emitted":[0,3]}}`+"\n"), string(line))
+	back, err := ParseLine(line)
+	require.NoError(t, err)
+	require.Equal(t, ex.Method, back.Method)
+	require.Equal(t, ex.URL, back.URL)
+	require.Equal(t, ex.Params, back.Params, "numbers stay exact")
+	require.Equal(t, ex.Status, back.Status)
+	require.Equal(t, ex.ReceivedAt, back.ReceivedAt)
+	require.JSONEq(t, string(ex.Body), string(back.Body))
+	require.JSONEq(t, string(ex.Note), string(back.Note))
+	again, err := back.JSONLine()
+	require.NoError(t, err)
+	require.Equal(t, string(line), string(again), "a parsed line writes the same bytes")
+
+	ex.Note = nil
+	line, err = ex.JSONLine()
+	require.NoError(t, err)
+	require.NotContains(t, string(line), "bedrot", "no note, no key")
+	back, err = ParseLine(line)
+	require.NoError(t, err)
+	require.Empty(t, back.Note)
+
+	for name, bad := range map[string]string{
+		"not JSON":      `hello`,
+		"two values":    `{"request":{"method":"GET","url":"u"},"status":200,"received_at":"2026-11-07T10:00:00Z","body":{}} {}`,
+		"no request":    `{"status":200,"received_at":"2026-11-07T10:00:00Z","body":{}}`,
+		"no status":     `{"request":{"method":"GET","url":"u"},"received_at":"2026-11-07T10:00:00Z","body":{}}`,
+		"no body":       `{"request":{"method":"GET","url":"u"},"status":200,"received_at":"2026-11-07T10:00:00Z"}`,
+		"bad time":      `{"request":{"method":"GET","url":"u"},"status":200,"received_at":"yesterday","body":{}}`,
+		"note not JSON": `{"request":{"method":"GET","url":"u"},"status":200,"received_at":"2026-11-07T10:00:00Z","body":{},"bedrot":}`,
+	} {
+		_, err := ParseLine([]byte(bad))
+		require.Error(t, err, name)
+	}
+}
+
+func TestDecodeVideoPageKeepsPositions(t *testing.T) {
+	t.Parallel()
+	data, err := AnswerData([]byte(`{"data":{"videos":[{"id":"1","create_time":3},{"id":"2","view_count":1.5},{"id":"3"}],"cursor":7,"has_more":true},"error":{"code":"ok"}}`))
+	require.NoError(t, err)
+	p, err := DecodeVideoPage(data, 9)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 2}, p.Index, "the position in data.videos, past the invalid video")
+	require.Equal(t, "3", p.Videos[1].ID)
+	require.Equal(t, int64(7), p.Cursor)
+	require.True(t, p.HasMore)
+
+	for name, body := range map[string]string{
+		"not an envelope": `[1,2]`,
+		"error":           `{"data":{},"error":{"code":"rate_limit_exceeded"}}`,
+		"no data":         `{"error":{"code":"ok"}}`,
+	} {
+		_, err := AnswerData([]byte(body))
+		require.Error(t, err, name)
+	}
+	_, err = DecodeVideoPage(json.RawMessage(`{"videos":{}}`), 0)
+	require.ErrorContains(t, err, "data.videos")
+}
