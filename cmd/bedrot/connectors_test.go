@@ -331,6 +331,15 @@ func tiktokKilledTenTimes(t *testing.T, backendEnv []string, snapshot func(c *cl
 	require.Equal(t, users, userSnapshots, "one profile row per snapshot")
 	require.GreaterOrEqual(t, userSnapshots, snapshots)
 
+	// Replay rebuilds the same raw zone from landing, without TikTok.
+	before, _ := proxy.state()
+	outputs = append(outputs, c.ok("replay", "tiktok"))
+	after, _ := proxy.state()
+	require.Equal(t, before, after, "replay calls no API")
+	lake, _ = snapshot(c)
+	_, replayed := snapshotDigest(t, lake)
+	require.Equal(t, got, replayed, "replayed raw equals ingested raw")
+
 	// No secret anywhere: lake files (the SQLite metastore included), the
 	// PostgreSQL metastore, outputs, history and the effective configuration.
 	secrets := append([]string{secret, "SENTINEL"}, proxy.issued()...)
