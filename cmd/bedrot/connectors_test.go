@@ -440,6 +440,17 @@ func TestSpotifyKilledTenTimesEqualsUninterrupted(t *testing.T) {
 			require.Equal(t, want[s.name], d, "every %s snapshot equals the uninterrupted one", s.name)
 		}
 	}
+	// Replay rebuilds the same raw zone from landing, without Spotify.
+	before, _ := proxy.state()
+	outputs = append(outputs, c.ok("replay", "spotify"))
+	after, _ := proxy.state()
+	require.Equal(t, before, after, "replay calls no API")
+	for _, s := range streams {
+		_, got := streamDigest(t, c.lake, "spotify", s.name, s.key, s.value)
+		for _, d := range strings.Split(got, ";") {
+			require.Equal(t, want[s.name], d, "replayed %s equals ingested", s.name)
+		}
+	}
 	secrets := append([]string{secret}, em.IssuedTokens()...)
 	outputs = append(outputs, c.ok("runs", "-n", "50", "-o", "json"), c.ok("config"))
 	requireNoSecrets(t, []string{c.lake, clean.lake}, outputs, secrets)

@@ -85,14 +85,16 @@ func (p *Pipeline) Replay(ctx context.Context, source string, cfg sdk.Config) (R
 		if m.Name == "" {
 			m.Name = filepath.Base(f.Key)
 		}
-		if _, dup := set.byName[m.Name]; dup {
-			m.Name = strconv.Itoa(i) + "-" + m.Name
+		// Two payloads may share a name once it is made safe for a key.
+		name := zone.PayloadName(m.Name)
+		if _, dup := set.byName[name]; dup {
+			name = zone.PayloadName(strconv.Itoa(i) + "-" + m.Name)
 		}
 		dir := filepath.Join(tmp, strconv.Itoa(i))
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return Result{}, err
 		}
-		local := filepath.Join(dir, zone.PayloadName(m.Name))
+		local := filepath.Join(dir, name)
 		if err := download(ctx, p, f.Key, local); err != nil {
 			return Result{}, fmt.Errorf("failed to fetch %s for replay: %w", f.Key, err)
 		}

@@ -1,6 +1,7 @@
 package spotify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,7 +77,6 @@ type apiRun struct {
 	rec      *recorder
 	ids      []string
 	snapshot time.Time
-	stamp    string
 	// states of the selected streams, updated as units are emitted.
 	states  map[string]*APIState
 	devMode bool
@@ -126,7 +126,6 @@ func (s *Source) readAPI(ctx context.Context, c config, streams []string, state 
 		out.Log(sdk.LevelInfo, "continuing an unfinished Spotify snapshot", "snapshot_at", r.snapshot.Format(time.RFC3339Nano),
 			"from_artist", start+1, "artists", len(c.artistIDs))
 	}
-	r.stamp = r.snapshot.Format("20060102T150405.000000Z") // the exact snapshot_at of the rows
 	r.rec = newRecorder(s.transport, c.basePath, s.now)
 	r.cl = s.client(c, r.rec, func(msg string, kv ...any) { out.Log(sdk.LevelWarn, msg, kv...) })
 	for i := start; i < len(c.artistIDs); i++ {
@@ -215,21 +214,23 @@ func (r *apiRun) unit(ctx context.Context, i int) error {
 		// with the tracks when the albums stream does not take them.
 		trackLines = join(albumLines, trackLines)
 	}
-	at := r.snapshot
 	if needArtist {
-		if err := r.emit(StreamArtists, i, ArtistsSchema, artistLines, 1, func(b *sdk.BatchBuilder, _ int) { appendArtist(b, artist, at) }, nil); err != nil {
+		if err := r.emit(StreamArtists, i, artistLines, []string{artist.ID}, nil); err != nil {
 			return err
 		}
 	}
 	if needAlbums {
-		if err := r.emit(StreamAlbums, i, AlbumsSchema, albumLines, len(newAlbums),
-			func(b *sdk.BatchBuilder, k int) { appendAlbum(b, newAlbums[k], at) }, albumIDs(newAlbums)); err != nil {
+		ids := albumIDs(newAlbums)
+		if err := r.emit(StreamAlbums, i, albumLines, ids, ids); err != nil {
 			return err
 		}
 	}
 	if needTracks {
-		if err := r.emit(StreamTracks, i, TracksSchema, trackLines, len(tracks),
-			func(b *sdk.BatchBuilder, k int) { appendTrack(b, tracks[k], at) }, trackAlbums); err != nil {
+		ids := make([]string, len(tracks))
+		for k, t := range tracks {
+			ids[k] = t.ID
+		}
+		if err := r.emit(StreamTracks, i, trackLines, ids, trackAlbums); err != nil {
 			return err
 		}
 	}
@@ -283,31 +284,45 @@ func join(a, b *capture) *capture {
 }
 
 // emit sends one stream's part of artist i: the payload of its API
-// responses (none when there were none and there are no rows), its rows in
-// batches, the payload's end, and the checkpoint that records artist i as
-// done and the releases in albums as emitted.
-func (r *apiRun) emit(stream string, i int, schema sdk.Schema, lines *capture, rows int, fill func(*sdk.BatchBuilder, int), albums []string) error {
-	if lines != nil || rows > 0 {
-		name := fmt.Sprintf("%s-%s-%03d-%s.jsonl", stream, r.stamp, i+1, r.ids[i])
+// responses (none when there were none), the rows made from it (see
+// buildRows) in batches, the payload's end, and the checkpoint that records
+// artist i as done and the releases in albums as emitted. want are the ids
+// of the objects the client returned, in order: the rows must be of exactly
+// those, or the payload would not rebuild them on replay.
+func (r *apiRun) emit(stream string, i int, lines *capture, want, albums []string) error {
+	if lines != nil {
+		name := apiPayloadName(stream, r.snapshot, i, r.ids[i])
+		parsed, problems, err := parseAPIPayload(bytes.NewReader(lines.buf.Bytes()), name, stream)
+		if err == nil && len(problems) > 0 {
+			err = fmt.Errorf("line %d: %s", problems[0].Line, problems[0].Message)
+		}
+		if err != nil {
+			return fmt.Errorf("failed to read back the payload %s: %w", name, err)
+		}
+		rows := buildRows(stream, parsed, r.states[stream].AlbumIDs, r.snapshot)
+		if err := sameIDs(rows.ids, want); err != nil {
+			return fmt.Errorf("the payload %s does not hold the answers the %s rows come from, so a replay could not rebuild them: %w",
+				name, stream, err)
+		}
 		pl, err := r.out.BeginPayload(name, landingMediaType)
 		if err != nil {
 			return fmt.Errorf("failed to begin the payload %s: %w", name, err)
 		}
-		if lines != nil {
-			if _, err := pl.Write(lines.buf.Bytes()); err != nil {
-				_ = pl.Close()
-				return fmt.Errorf("failed to write the payload %s: %w", name, err)
-			}
+		if _, err := pl.Write(lines.buf.Bytes()); err != nil {
+			_ = pl.Close()
+			return fmt.Errorf("failed to write the payload %s: %w", name, err)
 		}
 		if err := pl.Close(); err != nil {
 			return fmt.Errorf("failed to close the payload %s: %w", name, err)
 		}
-		if err := sendRows(r.out, stream, pl.ID(), schema, rows, fill); err != nil {
+		if err := sendRows(r.out, stream, pl.ID(), rows); err != nil {
 			return err
 		}
-		if err := pl.End(int64(rows), nil); err != nil {
+		if err := pl.End(int64(len(rows.ids)), nil); err != nil {
 			return fmt.Errorf("failed to end the payload %s: %w", name, err)
 		}
+	} else if len(want) > 0 {
+		return fmt.Errorf("no answer of Spotify was kept for the %s of artist %s", stream, r.ids[i])
 	}
 	st := r.states[stream]
 	st.NextArtist = i + 1
@@ -326,10 +341,61 @@ func (r *apiRun) emit(stream string, i int, schema sdk.Schema, lines *capture, r
 	return nil
 }
 
-// sendRows sends rows built by fill in batches of at most batchRows,
-// linked to the payload.
-func sendRows(out sdk.Emitter, stream, payloadID string, schema sdk.Schema, rows int, fill func(*sdk.BatchBuilder, int)) error {
-	b := sdk.NewBatchBuilder(stream, schema)
+// sameIDs says how the ids a payload gives differ from those the client
+// returned (nil when they do not).
+func sameIDs(got, want []string) error {
+	for k := range max(len(got), len(want)) {
+		g, w := "(none)", "(none)"
+		if k < len(got) {
+			g = got[k]
+		}
+		if k < len(want) {
+			w = want[k]
+		}
+		if g != w {
+			return fmt.Errorf("it gives %d, Spotify returned %d; the first difference is at position %d: %s in the payload, %s from Spotify",
+				len(got), len(want), k+1, g, w)
+		}
+	}
+	return nil
+}
+
+// payloadRows are the rows a Web API payload gives.
+type payloadRows struct {
+	schema sdk.Schema
+	// ids are the rows' artist, album or track ids, in order.
+	ids  []string
+	fill func(b *sdk.BatchBuilder, k int)
+}
+
+// buildRows returns the rows of a payload of stream of the snapshot taken at
+// at. done are the releases the albums stream already holds in this
+// snapshot, from the configured artists before this one: an albums payload
+// gives every other release its pages list, once. Live reads and replays
+// make their rows here and nowhere else.
+func buildRows(stream string, p apiPayload, done []string, at time.Time) payloadRows {
+	switch stream {
+	case StreamArtists:
+		ids := make([]string, len(p.artists))
+		for k, a := range p.artists {
+			ids[k] = a.ID
+		}
+		return payloadRows{schema: ArtistsSchema, ids: ids, fill: func(b *sdk.BatchBuilder, k int) { appendArtist(b, p.artists[k], at) }}
+	case StreamAlbums:
+		albums := notIn(p.listed, done)
+		return payloadRows{schema: AlbumsSchema, ids: albumIDs(albums), fill: func(b *sdk.BatchBuilder, k int) { appendAlbum(b, albums[k], at) }}
+	}
+	ids := make([]string, len(p.tracks))
+	for k, t := range p.tracks {
+		ids[k] = t.ID
+	}
+	return payloadRows{schema: TracksSchema, ids: ids, fill: func(b *sdk.BatchBuilder, k int) { appendTrack(b, p.tracks[k], at) }}
+}
+
+// sendRows sends rows in batches of at most batchRows, linked to the
+// payload.
+func sendRows(out sdk.Emitter, stream, payloadID string, rows payloadRows) error {
+	b := sdk.NewBatchBuilder(stream, rows.schema)
 	b.Reset(stream, payloadID)
 	flush := func() error {
 		if b.Len() == 0 {
@@ -341,8 +407,8 @@ func sendRows(out sdk.Emitter, stream, payloadID string, schema sdk.Schema, rows
 		b.Reset(stream, payloadID)
 		return nil
 	}
-	for k := range rows {
-		fill(b, k)
+	for k := range rows.ids {
+		rows.fill(b, k)
 		b.EndRow()
 		if b.Len() >= batchRows {
 			if err := flush(); err != nil {

@@ -1,14 +1,20 @@
 package spotify
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bedrot-label/bedrot/plugins/spotify/webapi"
+	"github.com/bedrot-label/bedrot/sdk"
 )
 
 // The landing payloads of the Web API streams are JSON Lines: one line per
@@ -24,6 +30,9 @@ import (
 // never written. body is the response body as received, made one line by
 // json.Compact (which only drops insignificant whitespace); a body that is
 // not JSON is kept as a JSON string, and the client retries that request.
+// The rows of a payload are made from its lines (parseAPIPayload, then
+// buildRows), live and on replay alike: a live read checks that they are
+// the objects the client returned before it sends them.
 
 // landingMediaType is the media type of the Web API payloads.
 const landingMediaType = "application/x-ndjson"
@@ -179,4 +188,165 @@ func (r *recorder) take(stream string) *capture {
 	c := r.lines[stream]
 	delete(r.lines, stream)
 	return c
+}
+
+// endpoint is a Web API endpoint whose answers landing payloads keep.
+type endpoint int
+
+const (
+	epUnknown      endpoint = iota
+	epArtist                // GET /artists/{id}
+	epArtistAlbums          // GET /artists/{id}/albums
+	epAlbumTracks           // GET /albums/{id}/tracks
+	epTrack                 // GET /tracks/{id}
+	epTracks                // GET /tracks?ids=
+)
+
+// endpointOf names the endpoint of a request path by its last segments,
+// whatever the base path before them.
+func endpointOf(path string) endpoint {
+	s := strings.Split(strings.Trim(path, "/"), "/")
+	n := len(s)
+	switch {
+	case n >= 3 && s[n-3] == "artists" && s[n-1] == "albums":
+		return epArtistAlbums
+	case n >= 3 && s[n-3] == "albums" && s[n-1] == "tracks":
+		return epAlbumTracks
+	case n >= 2 && s[n-2] == "artists":
+		return epArtist
+	case n >= 2 && s[n-2] == "tracks":
+		return epTrack
+	case n >= 1 && s[n-1] == "tracks":
+		return epTracks
+	}
+	return epUnknown
+}
+
+// payloadEndpoints are the endpoints whose answers each Web API stream's
+// payload keeps (see recorder.streamOf and apiRun.unit: the tracks payload
+// also keeps the release pages when the albums stream is not read).
+var payloadEndpoints = map[string]map[endpoint]bool{
+	StreamArtists: {epArtist: true},
+	StreamAlbums:  {epArtistAlbums: true},
+	StreamTracks:  {epArtistAlbums: true, epAlbumTracks: true, epTrack: true, epTracks: true},
+}
+
+// apiPayload is what a Web API payload holds: the objects of its answers
+// that rows are made of, in the order received.
+type apiPayload struct {
+	artists []webapi.Artist // GET /artists/{id}
+	listed  []webapi.Album  // GET /artists/{id}/albums, each release once
+	tracks  []webapi.Track  // GET /tracks/{id} and GET /tracks?ids=
+}
+
+// page is Spotify's paging object, as far as a payload needs it.
+type page[T any] struct {
+	Items []T `json:"items"`
+}
+
+// parseAPIPayload reads the landing lines of a payload of stream (file
+// names it in problems). Both a live read and a replay build their rows
+// from what it returns, so they cannot differ. A line whose body is a JSON
+// string is a malformed answer the client asked again for, and gives
+// nothing; a line that is not a landing line of an endpoint the stream's
+// payload keeps, or whose body does not decode as that endpoint's answer,
+// is a problem naming file, line and field. The error is for reading
+// failures only.
+func parseAPIPayload(r io.Reader, file, stream string) (apiPayload, []sdk.Problem, error) {
+	var p apiPayload
+	probs := &problemList{file: file}
+	listed := map[string]bool{}
+	br := bufio.NewReaderSize(r, 64<<10)
+	lines := 0
+	for n := int64(1); ; n++ {
+		raw, err := br.ReadBytes('\n')
+		if len(raw) > 0 {
+			lines++
+			p.parseLine(probs, n, stream, raw, listed)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return p, nil, fmt.Errorf("failed to read %s: %w", file, err)
+		}
+	}
+	if lines == 0 {
+		probs.add(0, "", "the payload is empty: it holds no Spotify answer")
+	}
+	return p, probs.done(), nil
+}
+
+// parseLine adds what line n of a payload of stream gives to p.
+func (p *apiPayload) parseLine(probs *problemList, n int64, stream string, raw []byte, listed map[string]bool) {
+	var ll landingLine
+	if err := json.Unmarshal(raw, &ll); err != nil {
+		probs.add(n, "", "the line is not a JSON object with request, status, received_at and body: "+err.Error())
+		return
+	}
+	u, err := url.Parse(ll.Request.URL)
+	ep := epUnknown
+	if err == nil {
+		ep = endpointOf(u.Path)
+	}
+	body := bytes.TrimSpace(ll.Body)
+	switch {
+	case ll.Request.Method != http.MethodGet:
+		probs.add(n, "request.method", fmt.Sprintf("the request is %q; the connector only keeps answers to GET", ll.Request.Method))
+		return
+	case ll.Status != http.StatusOK:
+		probs.add(n, "status", fmt.Sprintf("the status is %d; the connector only keeps answers with status 200", ll.Status))
+		return
+	case !payloadEndpoints[stream][ep]:
+		probs.add(n, "request.url", fmt.Sprintf("%q is not an endpoint whose answers go into %s payloads", ll.Request.URL, stream))
+		return
+	case len(body) == 0:
+		probs.add(n, "body", "the line has no body")
+		return
+	case body[0] == '"':
+		return // a malformed answer, asked for again: the next line has it
+	}
+	decode := func(what string, v any) bool {
+		if err := json.Unmarshal(body, v); err != nil {
+			probs.add(n, "body", fmt.Sprintf("the body is not %s: %v", what, err))
+			return false
+		}
+		return true
+	}
+	switch ep {
+	case epArtist:
+		var a webapi.Artist
+		if decode("an artist object", &a) {
+			p.artists = append(p.artists, a)
+		}
+	case epArtistAlbums:
+		var pg page[webapi.Album]
+		if decode("a page of albums", &pg) {
+			for _, al := range pg.Items {
+				if !listed[al.ID] {
+					listed[al.ID] = true
+					p.listed = append(p.listed, al)
+				}
+			}
+		}
+	case epAlbumTracks:
+		var pg page[webapi.SimpleTrack]
+		decode("a page of tracks", &pg) // which tracks are read shows in the track answers
+	case epTrack:
+		var t webapi.Track
+		if decode("a track object", &t) {
+			p.tracks = append(p.tracks, t)
+		}
+	case epTracks:
+		var batch struct {
+			Tracks []*webapi.Track `json:"tracks"`
+		}
+		if decode(`an object with a "tracks" array`, &batch) {
+			for _, t := range batch.Tracks {
+				if t != nil {
+					p.tracks = append(p.tracks, *t)
+				}
+			}
+		}
+	}
 }

@@ -173,24 +173,12 @@ func (p *contractPayload) End(records int64, problems []sdk.Problem) error {
 func (c *contractEmitter) committed(succeeded bool, prev map[string][]byte) (map[string][]rowOfBatch, map[string][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	last := -1
-	for i, cp := range c.cps {
-		if succeeded || cp.clean {
-			last = i
-		}
-	}
+	last, upTo := c.cutLocked(succeeded)
 	next := maps.Clone(prev)
 	if next == nil {
 		next = map[string][]byte{}
 	}
 	rows := map[string][]rowOfBatch{}
-	if last < 0 && !succeeded {
-		return rows, next
-	}
-	upTo := int(^uint(0) >> 1)
-	if !succeeded {
-		upTo = c.cps[last].seq
-	}
 	for _, cp := range c.cps[:last+1] {
 		next[cp.stream] = cp.state
 	}
@@ -202,6 +190,24 @@ func (c *contractEmitter) committed(succeeded bool, prev map[string][]byte) (map
 		}
 	}
 	return rows, next
+}
+
+// cutLocked returns the index of the last checkpoint the host commits (-1:
+// none) and the seq before which ended payloads are kept.
+func (c *contractEmitter) cutLocked(succeeded bool) (last, upTo int) {
+	last = -1
+	for i, cp := range c.cps {
+		if succeeded || cp.clean {
+			last = i
+		}
+	}
+	switch {
+	case succeeded:
+		return last, int(^uint(0) >> 1)
+	case last < 0:
+		return -1, 0
+	}
+	return last, c.cps[last].seq
 }
 
 // resumeRun is one run of a resume scenario.

@@ -119,7 +119,13 @@ func (s *Source) readS4A(ctx context.Context, dir string, streams []string, stat
 		if layout != nil && !selected[layout.stream] {
 			continue
 		}
-		res, err := s.ingestExport(ctx, path, name, sum, layout, out)
+		pname, whole := exportPayloadName(name)
+		if !whole {
+			out.Log(sdk.LevelWarn, "the name of this Spotify for Artists export is too long to keep whole in the lake: "+
+				"it is read now, but `bedrot replay` cannot rebuild its rows; rename it to a shorter name to avoid that",
+				"file", name, "payload", pname)
+		}
+		res, err := s.ingestExport(ctx, path, pname, name, sum, layout, out)
 		if err != nil {
 			return err
 		}
@@ -177,14 +183,15 @@ func sniffLayout(path, name string) (*s4aLayout, error) {
 	return classify(header, name), nil
 }
 
-// ingestExport streams one file to the host as a payload while parsing it.
-func (s *Source) ingestExport(ctx context.Context, path, name, sum string, layout *s4aLayout, out sdk.Emitter) (parseResult, error) {
+// ingestExport streams one file to the host as the payload pname while
+// parsing it as the export named name.
+func (s *Source) ingestExport(ctx context.Context, path, pname, name, sum string, layout *s4aLayout, out sdk.Emitter) (parseResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return parseResult{}, fmt.Errorf("failed to open %q: %w", path, err)
 	}
 	defer f.Close()
-	pl, err := out.BeginPayload(name, "text/csv")
+	pl, err := out.BeginPayload(pname, "text/csv")
 	if err != nil {
 		return parseResult{}, fmt.Errorf("failed to begin the payload of %s: %w", name, err)
 	}

@@ -56,10 +56,12 @@ func TestS4ASampleExports(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, e.Payloads(), len(names), "one payload per file")
 	for i, p := range e.Payloads() {
-		require.Equal(t, names[i], p.Name)
+		pname, whole := exportPayloadName(names[i])
+		require.True(t, whole)
+		require.Equal(t, pname, p.Name, "the payload name encodes the file name (names.go)")
 		require.Equal(t, "text/csv", p.MediaType)
 		require.Empty(t, p.Problems, p.Name)
-		data, err := os.ReadFile(filepath.Join(sampleDir, p.Name))
+		data, err := os.ReadFile(filepath.Join(sampleDir, names[i]))
 		require.NoError(t, err)
 		require.Equal(t, data, p.Data, "the original bytes, BOM included")
 		require.True(t, strings.HasPrefix(string(data), "\ufeff"), "Spotify writes a BOM")
@@ -163,7 +165,7 @@ func TestS4AIncremental(t *testing.T) {
 	for _, p := range next.Payloads() {
 		names = append(names, p.Name)
 	}
-	require.Equal(t, []string{"Low Tide-timeline.csv", "Tidewater-timeline.csv"}, names, "the new and the changed file")
+	require.Equal(t, []string{"s4a-Low Tide-timeline.csv", "s4a-Tidewater-timeline.csv"}, names, "the new and the changed file")
 	require.Len(t, next.Rows(StreamS4ASongTimeline), 1+29)
 	tlState, err := ParseS4AState(lastCheckpoint(t, next, StreamS4ASongTimeline))
 	require.NoError(t, err)
@@ -226,7 +228,7 @@ func TestS4AProblems(t *testing.T) {
 			// Read again next time (and quarantined again until fixed).
 			again := readS4ADir(t, dir, states(e))
 			require.Len(t, again.Payloads(), 1)
-			require.Equal(t, tc.file, again.Payloads()[0].Name)
+			require.Equal(t, exportPrefix+tc.file, again.Payloads()[0].Name)
 			require.NotEmpty(t, again.Payloads()[0].Problems)
 		})
 	}

@@ -23,7 +23,9 @@
 // A snapshot is taken one configured artist at a time, in the order of
 // artist_ids. Per artist and per stream the connector emits one payload —
 // JSON Lines, one API response per line with its request (see capture.go),
-// never a token — then the rows from it, then a checkpoint (APIState). A
+// never a token, named after the stream, the snapshot and the artist (see
+// names.go) — then the rows made from that payload's lines, then a
+// checkpoint (APIState). A
 // release listed by several configured artists belongs to the first of them
 // in artist_ids; the albums and tracks states remember which releases are
 // done, so a resumed run makes the same choice. A run that stops half-way
@@ -35,11 +37,19 @@
 // # Spotify for Artists exports
 //
 // Each new or changed *.csv file in s4a_dir (by name and SHA-256, see
-// S4AState) is streamed to the host byte for byte as one text/csv payload
-// and parsed on the way into the stream its header says (see s4a.go). A file
-// with a bad row is ended with problems naming file, line and field, so the
-// host quarantines it; it is not recorded as read, so it is read again once
-// fixed.
+// S4AState) is streamed to the host byte for byte as one text/csv payload,
+// named s4a-<file name> with the characters the host would change escaped
+// (see names.go), and parsed on the way into the stream its header says
+// (see s4a.go). A file with a bad row is ended with problems naming file,
+// line and field, so the host quarantines it; it is not recorded as read,
+// so it is read again once fixed.
+//
+// # Replay
+//
+// With the files parameter set (by `bedrot replay`), Read calls no API and
+// reads no s4a_dir: it hands each of those landing payloads back under its
+// file name, byte for byte, with the rows it gave when first read, rebuilt
+// by the same code from the payload's name and bytes alone (see replay.go).
 package spotify
 
 import (
@@ -48,6 +58,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -56,7 +67,7 @@ import (
 )
 
 // Version is the connector's version, reported in its Spec.
-const Version = "0.2.0"
+const Version = "0.3.0"
 
 // Configuration parameter names.
 const (
@@ -72,6 +83,9 @@ const (
 	ParamTokenURL = "token_url"
 	// ParamS4ADir is the folder Spotify for Artists exports are dropped into.
 	ParamS4ADir = "s4a_dir"
+	// ParamFiles lists landing payloads to re-read (os.PathListSeparator
+	// between paths); `bedrot replay` sets it. See replay.go.
+	ParamFiles = "files"
 )
 
 // batchRows is the most rows put in one record batch.
@@ -99,6 +113,7 @@ func Spec() sdk.Spec {
 			{Name: ParamTokenURL, Description: "Client-credentials token endpoint.", Default: webapi.DefaultTokenURL},
 			{Name: ParamS4ADir, Description: "Folder you save Spotify for Artists CSV exports into (audience timeline, " +
 				"song timelines, songs and playlists tables). Each new or changed file is read once. Leave empty to read only the Web API."},
+			{Name: ParamFiles, Description: "Set by `bedrot replay`: landing payloads to re-read instead of calling the API; leave empty."},
 		},
 	}
 }
@@ -130,6 +145,9 @@ type config struct {
 	basePath               string
 	// s4aDir is the exports folder; empty when not configured.
 	s4aDir string
+	// files are the landing payloads to replay; when set, Read re-reads
+	// them and nothing else (no API call, no s4a_dir).
+	files []string
 }
 
 func parseConfig(cfg sdk.Config) (config, error) {
@@ -146,6 +164,11 @@ func parseConfig(cfg sdk.Config) (config, error) {
 	if c.tokenURL == "" {
 		c.tokenURL = webapi.DefaultTokenURL
 	}
+	for f := range strings.SplitSeq(cfg[ParamFiles], string(os.PathListSeparator)) {
+		if strings.TrimSpace(f) != "" {
+			c.files = append(c.files, f)
+		}
+	}
 	seen := map[string]bool{}
 	for id := range strings.SplitSeq(cfg[ParamArtistIDs], ",") {
 		if id = strings.TrimSpace(id); id != "" && !seen[id] {
@@ -154,6 +177,11 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		}
 	}
 	c.api = c.clientID != "" || c.clientSecret != "" || len(c.artistIDs) > 0
+	if len(c.files) > 0 {
+		// A replay reads only the files: the other settings are not used,
+		// so they are not checked either.
+		return c, nil
+	}
 	if !c.api && c.s4aDir == "" {
 		return c, sdk.ConfigError(fmt.Errorf("spotify: nothing to read: set %s, %s and %s to read the Web API, and/or %s to read Spotify for Artists exports",
 			ParamClientID, ParamClientSecret, ParamArtistIDs, ParamS4ADir))
@@ -187,8 +215,12 @@ func parseConfig(cfg sdk.Config) (config, error) {
 	return c, nil
 }
 
-// streams lists the streams the configuration enables.
+// streams lists the streams the configuration enables: all of them for a
+// replay, whose files may hold any stream.
 func (c config) streams() []sdk.Stream {
+	if len(c.files) > 0 {
+		return Streams()
+	}
 	var out []sdk.Stream
 	if c.api {
 		out = append(out, APIStreams()...)
@@ -220,11 +252,15 @@ func (s *Source) client(c config, rt http.RoundTripper, logf func(msg string, kv
 
 // Check verifies the configuration: for the Web API it obtains an access
 // token and fetches the first configured artist; for exports it lists
-// s4a_dir.
+// s4a_dir. For a replay (files set) it only checks that the files can be
+// read, and calls no API.
 func (s *Source) Check(ctx context.Context, cfg sdk.Config) error {
 	c, err := parseConfig(cfg)
 	if err != nil {
 		return err
+	}
+	if len(c.files) > 0 {
+		return checkFiles(c.files)
 	}
 	if c.s4aDir != "" {
 		if _, err := listExports(c.s4aDir); err != nil {
@@ -261,7 +297,8 @@ func (s *Source) Discover(ctx context.Context, cfg sdk.Config) ([]sdk.Stream, er
 }
 
 // Read reads the selected streams: first the Spotify for Artists exports,
-// then the Web API.
+// then the Web API; or, when files is set, replays those landing payloads
+// (see replay.go).
 func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
 	c, err := parseConfig(req.Config)
 	if err != nil {
@@ -287,6 +324,9 @@ func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter)
 		want[name] = true
 	}
 	selected := func(st sdk.Stream) bool { return enabled[st.Name] && (len(want) == 0 || want[st.Name]) }
+	if len(c.files) > 0 {
+		return s.replay(ctx, c.files, func(name string) bool { return len(want) == 0 || want[name] }, out)
+	}
 	var s4a, api []string
 	for _, st := range S4AStreams() {
 		if selected(st) {
