@@ -45,6 +45,8 @@ type Plugin struct {
 	Spec Spec
 	// NewSource builds the source; nil if the binary is not a source.
 	NewSource func() Source
+	// NewValidator builds the validator; nil if the binary is not one.
+	NewValidator func() Validator
 }
 
 // Kinds lists the plugin kinds p serves.
@@ -53,6 +55,9 @@ func (p Plugin) Kinds() []string {
 	if p.NewSource != nil {
 		kinds = append(kinds, KindSource)
 	}
+	if p.NewValidator != nil {
+		kinds = append(kinds, KindValidator)
+	}
 	return kinds
 }
 
@@ -60,11 +65,15 @@ func (p Plugin) Kinds() []string {
 // serving p or, with a zero Plugin, for a host dispensing any kind.
 func PluginSets(p Plugin) map[int]plugin.PluginSet {
 	set := plugin.PluginSet{
-		KindPlugin: &infoGRPCPlugin{server: &infoServer{spec: p.Spec, kinds: p.Kinds()}},
-		KindSource: &sourceGRPCPlugin{newSource: p.NewSource},
+		KindPlugin:    &infoGRPCPlugin{server: &infoServer{spec: p.Spec, kinds: p.Kinds()}},
+		KindSource:    &sourceGRPCPlugin{newSource: p.NewSource},
+		KindValidator: &validatorGRPCPlugin{newValidator: p.NewValidator},
 	}
 	if p.NewSource == nil && p.Spec.Name != "" {
 		delete(set, KindSource)
+	}
+	if p.NewValidator == nil && p.Spec.Name != "" {
+		delete(set, KindValidator)
 	}
 	return map[int]plugin.PluginSet{ProtocolVersion: set}
 }

@@ -186,20 +186,28 @@ func batchFromProto(p *sourcev1.RecordBatch) (*RecordBatch, error) {
 	return b, nil
 }
 
-func streamToProto(s Stream) *sourcev1.Stream {
-	fields := make([]*sourcev1.Field, len(s.Schema.Fields))
-	for i, f := range s.Schema.Fields {
+func schemaToProto(s Schema) *sourcev1.Schema {
+	fields := make([]*sourcev1.Field, len(s.Fields))
+	for i, f := range s.Fields {
 		fields[i] = &sourcev1.Field{Name: f.Name, Type: sourcev1.Type(f.Type), Nullable: f.Nullable, Precision: f.Precision, Scale: f.Scale, Doc: f.Doc}
 	}
-	return &sourcev1.Stream{Name: s.Name, Doc: s.Doc, Schema: &sourcev1.Schema{Fields: fields}, PrimaryKey: s.PrimaryKey, CursorField: s.CursorField}
+	return &sourcev1.Schema{Fields: fields}
+}
+
+func schemaFromProto(p *sourcev1.Schema) Schema {
+	var s Schema
+	for _, f := range p.GetFields() {
+		s.Fields = append(s.Fields, Field{Name: f.Name, Type: Type(f.Type), Nullable: f.Nullable, Precision: f.Precision, Scale: f.Scale, Doc: f.Doc})
+	}
+	return s
+}
+
+func streamToProto(s Stream) *sourcev1.Stream {
+	return &sourcev1.Stream{Name: s.Name, Doc: s.Doc, Schema: schemaToProto(s.Schema), PrimaryKey: s.PrimaryKey, CursorField: s.CursorField}
 }
 
 func streamFromProto(p *sourcev1.Stream) Stream {
-	s := Stream{Name: p.Name, Doc: p.Doc, PrimaryKey: p.PrimaryKey, CursorField: p.CursorField}
-	for _, f := range p.GetSchema().GetFields() {
-		s.Schema.Fields = append(s.Schema.Fields, Field{Name: f.Name, Type: Type(f.Type), Nullable: f.Nullable, Precision: f.Precision, Scale: f.Scale, Doc: f.Doc})
-	}
-	return s
+	return Stream{Name: p.Name, Doc: p.Doc, PrimaryKey: p.PrimaryKey, CursorField: p.CursorField, Schema: schemaFromProto(p.GetSchema())}
 }
 
 func specToProto(s Spec) *pluginv1.Spec {

@@ -61,6 +61,35 @@ type Driver struct {
 // client and info; the process is killed when the test ends.
 func Launch(t testing.TB, binary string) (*sdk.SourceClient, sdk.Info) {
 	t.Helper()
+	rpc, info := launch(t, binary)
+	raw, err := rpc.Dispense(sdk.KindSource)
+	if err != nil {
+		t.Fatalf("plugin does not serve %q: %v", sdk.KindSource, err)
+	}
+	src, ok := raw.(*sdk.SourceClient)
+	if !ok {
+		t.Fatalf("unexpected %T for %q", raw, sdk.KindSource)
+	}
+	return src, info
+}
+
+// LaunchValidator starts a validator plugin binary as the host does.
+func LaunchValidator(t testing.TB, binary string) (*sdk.ValidatorClient, sdk.Info) {
+	t.Helper()
+	rpc, info := launch(t, binary)
+	raw, err := rpc.Dispense(sdk.KindValidator)
+	if err != nil {
+		t.Fatalf("plugin does not serve %q: %v", sdk.KindValidator, err)
+	}
+	v, ok := raw.(*sdk.ValidatorClient)
+	if !ok {
+		t.Fatalf("unexpected %T for %q", raw, sdk.KindValidator)
+	}
+	return v, info
+}
+
+func launch(t testing.TB, binary string) (plugin.ClientProtocol, sdk.Info) {
+	t.Helper()
 	f, err := os.Open(binary)
 	if err != nil {
 		t.Fatalf("cannot open plugin binary: %v", err)
@@ -99,15 +128,7 @@ func Launch(t testing.TB, binary string) (*sdk.SourceClient, sdk.Info) {
 	if err != nil {
 		t.Fatalf("GetInfo failed: %v", err)
 	}
-	raw, err = rpc.Dispense(sdk.KindSource)
-	if err != nil {
-		t.Fatalf("plugin does not serve %q: %v", sdk.KindSource, err)
-	}
-	src, ok := raw.(*sdk.SourceClient)
-	if !ok {
-		t.Fatalf("unexpected %T for %q", raw, sdk.KindSource)
-	}
-	return src, info
+	return rpc, info
 }
 
 type testWriter struct{ t testing.TB }
