@@ -82,6 +82,8 @@ type Instance struct {
 	stderr *tailBuffer
 	// Source is set when the plugin was launched as a source.
 	Source *sdk.SourceClient
+	// Validator is set when the plugin was launched as a validator.
+	Validator *sdk.ValidatorClient
 	// Info is what the plugin said about itself.
 	Info sdk.Info
 }
@@ -246,25 +248,36 @@ func (h *Host) Launch(ctx context.Context, kind, name string) (*Instance, error)
 		inst.Kill()
 		return nil, fmt.Errorf("plugin %s/%s does not serve kind %q (it serves %v)", kind, name, kind, inst.Info.Kinds)
 	}
-	if kind == sdk.KindSource {
-		raw, err := inst.client.Client()
-		if err == nil {
-			raw2, derr := raw.Dispense(sdk.KindSource)
-			err = derr
-			if derr == nil {
-				src, ok := raw2.(*sdk.SourceClient)
-				if !ok {
-					err = fmt.Errorf("unexpected source type %T", raw2)
-				}
-				inst.Source = src
-			}
-		}
-		if err != nil {
-			inst.Kill()
-			return nil, inst.Describe(err)
-		}
+	if err := inst.dispense(kind); err != nil {
+		inst.Kill()
+		return nil, inst.Describe(err)
 	}
 	return inst, nil
+}
+
+// dispense sets the instance's client of kind.
+func (i *Instance) dispense(kind string) error {
+	rpc, err := i.client.Client()
+	if err != nil {
+		return err
+	}
+	raw, err := rpc.Dispense(kind)
+	if err != nil {
+		return err
+	}
+	var ok bool
+	switch kind {
+	case sdk.KindSource:
+		i.Source, ok = raw.(*sdk.SourceClient)
+	case sdk.KindValidator:
+		i.Validator, ok = raw.(*sdk.ValidatorClient)
+	default:
+		return fmt.Errorf("this host cannot run %s plugins yet", kind)
+	}
+	if !ok {
+		return fmt.Errorf("unexpected %s client type %T", kind, raw)
+	}
+	return nil
 }
 
 func contains(xs []string, x string) bool {

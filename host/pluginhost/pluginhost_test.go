@@ -312,3 +312,38 @@ func TestMissingBinaryIsReportedAsNotInstalled(t *testing.T) {
 	require.ErrorIs(t, err, pluginhost.ErrNotInstalled)
 	require.ErrorContains(t, err, "binary is gone")
 }
+
+func TestValidatorPluginInstallsAndValidates(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.install(t, plugintest.Fixture(t, "bedrot-validator-fixture"))
+	require.Equal(t, "validator", res.Plugin.Kind)
+	ctx := context.Background()
+	_, err := b.host.Launch(ctx, "source", "fixture")
+	require.ErrorIs(t, err, pluginhost.ErrNotInstalled)
+
+	inst, err := b.host.Launch(ctx, sdk.KindValidator, "fixture")
+	require.NoError(t, err)
+	t.Cleanup(inst.Kill)
+	require.NotNil(t, inst.Validator)
+	schema := sdk.Schema{Fields: []sdk.Field{{Name: "isrc", Type: sdk.TypeString, Nullable: true}}}
+	_, err = inst.Validator.CheckSuite(ctx, sdk.SuiteRequest{Suite: []byte("bad"), SuiteFile: "bad.json"})
+	require.Equal(t, sdk.KindConfig, sdk.KindOf(err))
+
+	st, err := inst.Validator.Validate(ctx, sdk.ValidateRequest{SuiteRequest: sdk.SuiteRequest{Suite: []byte("isrc")}, Dataset: "raw.x.y", Schema: schema})
+	require.NoError(t, err)
+	bb := sdk.NewBatchBuilder("y", schema)
+	for i := range 5000 {
+		if i == 7 {
+			bb.AppendNull(0)
+		} else {
+			bb.AppendString(0, []byte("QZWFV2600001"))
+		}
+		bb.EndRow()
+	}
+	require.NoError(t, st.Send(bb.Batch()))
+	out, err := st.Close()
+	require.NoError(t, err)
+	require.EqualValues(t, 5000, out.Rows)
+	require.False(t, out.Success, "one null ISRC fails the suite")
+}
