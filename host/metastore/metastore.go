@@ -155,6 +155,30 @@ type Credential struct {
 	UpdatedAt time.Time
 }
 
+// Validation is the result of validating a dataset against a suite.
+type Validation struct {
+	ID      string
+	Dataset string
+	Suite   string
+	// RunID is the pipeline run that validated, or empty for a manual
+	// `bedrot quality run`.
+	RunID      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Rows       int64
+	Success    bool
+	// Score is the data quality score, 0 to 1.
+	Score float64
+	// Result is the GX 1.x validation result JSON.
+	Result json.RawMessage
+}
+
+// ValidationFilter selects validations for ListValidations.
+type ValidationFilter struct {
+	Dataset string // empty: all
+	Limit   int    // 0: 50
+}
+
 // RunFilter selects runs for ListRuns.
 type RunFilter struct {
 	Source string // empty: all
@@ -234,4 +258,12 @@ type Store interface {
 	// DeleteCredential forgets a stored credential; deleting one that does
 	// not exist is not an error.
 	DeleteCredential(ctx context.Context, source, key string) error
+
+	// AddValidation records a validation result.
+	AddValidation(ctx context.Context, v Validation) error
+	// GetValidation returns ErrNotFound (wrapped) for an unknown id.
+	GetValidation(ctx context.Context, id string) (Validation, error)
+	// ListValidations returns validations newest first, without their
+	// Result documents.
+	ListValidations(ctx context.Context, f ValidationFilter) ([]Validation, error)
 }

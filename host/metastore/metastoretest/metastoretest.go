@@ -45,6 +45,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"CommitFencedBySweeper":     testCommitFencedBySweeper,
 		"States":                    testStates,
 		"Credentials":               testCredentials,
+		"Validations":               testValidations,
 		"CanceledContext":           testCanceledContext,
 	}
 	for name, fn := range tests {
@@ -943,4 +944,37 @@ func testCredentials(t *testing.T, s metastore.Store) {
 	require.Contains(t, got, "other")
 
 	require.Error(t, s.PutCredential(ctx, metastore.Credential{Source: source, Key: "k"}), "a credential needs a sealed value")
+}
+
+func testValidations(t *testing.T, s metastore.Store) {
+	ctx := context.Background()
+	dataset := newID("raw.tiktok.videos")
+	t0 := stamp()
+	first := metastore.Validation{ID: newID("val"), Dataset: dataset, Suite: "tiktok_videos", StartedAt: t0, FinishedAt: t0.Add(time.Second),
+		Rows: 130, Success: true, Score: 1, Result: json.RawMessage(`{"success": true, "results": []}`)}
+	second := metastore.Validation{ID: newID("val"), Dataset: dataset, Suite: "tiktok_videos", RunID: "run-1", StartedAt: t0.Add(time.Minute),
+		FinishedAt: t0.Add(time.Minute + time.Second), Rows: 131, Success: false, Score: 0.75, Result: json.RawMessage(`{"success": false, "results": [{"success": false}]}`)}
+	require.NoError(t, s.AddValidation(ctx, first))
+	require.NoError(t, s.AddValidation(ctx, second))
+	require.NoError(t, s.AddValidation(ctx, metastore.Validation{ID: newID("val"), Dataset: newID("other"), Suite: "x", StartedAt: t0, FinishedAt: t0, Result: json.RawMessage(`{}`)}))
+	require.Error(t, s.AddValidation(ctx, first), "ids are unique")
+	require.Error(t, s.AddValidation(ctx, metastore.Validation{ID: newID("val"), Dataset: dataset}), "a validation needs a result")
+
+	list, err := s.ListValidations(ctx, metastore.ValidationFilter{Dataset: dataset})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, second.ID, list[0].ID, "newest first")
+	require.Nil(t, list[0].Result, "lists leave the documents out")
+	require.Equal(t, 0.75, list[0].Score)
+	require.False(t, list[0].Success)
+	require.EqualValues(t, 131, list[0].Rows)
+	require.Equal(t, "run-1", list[0].RunID)
+
+	got, err := s.GetValidation(ctx, first.ID)
+	require.NoError(t, err)
+	require.JSONEq(t, string(first.Result), string(got.Result))
+	got.Result = first.Result
+	require.Equal(t, first, got)
+	_, err = s.GetValidation(ctx, "nope")
+	require.ErrorIs(t, err, metastore.ErrNotFound)
 }
