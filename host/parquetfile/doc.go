@@ -1,5 +1,6 @@
 // Package parquetfile writes the host's raw-zone Parquet files from the SDK's
-// columnar record batches.
+// columnar record batches, and reads Parquet files (its own and other
+// tools') back into batches.
 //
 // SchemaFor maps an sdk.Schema to the exact Parquet schema (declared column
 // order, DATE, TIMESTAMP(MICROS, UTC), DECIMAL(p,s), dictionary-encoded
@@ -10,6 +11,10 @@
 // statistics, the page index and the caller's key/value metadata. Memory is
 // bounded by one row group of encoded, compressed pages plus one page per
 // column, whatever the file size.
+//
+// A Reader streams a file's rows as sdk.RecordBatches, page by page per
+// column, mapping Parquet types back to the SDK's (see NewReader); memory
+// holds one decoded page and dictionary per column, whatever the file size.
 //
 // Files are meant for a Hive-style layout such as
 // raw/<dataset>/source=<source>/date=<YYYY-MM-DD>/part-<n>-<id>.zstd.parquet,
