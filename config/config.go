@@ -38,6 +38,7 @@ type Config struct {
 	Plugins  PluginsConfig  `koanf:"plugins" json:"plugins"`
 	Log      LogConfig      `koanf:"log" json:"log"`
 	Secrets  SecretsConfig  `koanf:"secrets" json:"secrets"`
+	Quality  QualityConfig  `koanf:"quality" json:"quality"`
 	// Sources holds each source's plugin configuration, by source name.
 	Sources map[string]SourceConfig `koanf:"sources" json:"sources"`
 }
@@ -91,6 +92,15 @@ type SecretsConfig struct {
 	KeyPath string `koanf:"key_path" json:"key_path"`
 }
 
+// QualityConfig configures validation.
+type QualityConfig struct {
+	// SuitesDir holds one expectation suite per dataset, <dataset>.json
+	// (default config/suites).
+	SuitesDir string `koanf:"suites_dir" json:"suites_dir"`
+	// Validator is the validator plugin (default quality-ge).
+	Validator string `koanf:"validator" json:"validator"`
+}
+
 // LogConfig configures the host's own logs (on stderr).
 type LogConfig struct {
 	Level  string `koanf:"level" json:"level"`
@@ -112,6 +122,7 @@ func Default() Config {
 		Storage: StorageConfig{Backend: "folder", S3: S3Config{Region: "us-east-1"}},
 		Plugins: PluginsConfig{LogLevel: "warn", IdleTimeout: 2 * time.Minute},
 		Log:     LogConfig{Level: "error", Format: "text"},
+		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge"},
 	}
 }
 
@@ -201,6 +212,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"plugins.dir": "", "plugins.log_level": def.Plugins.LogLevel, "plugins.idle_timeout": def.Plugins.IdleTimeout.String(),
 		"log.level": def.Log.Level, "log.format": def.Log.Format,
 		"secrets.key": "", "secrets.key_path": "",
+		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator,
 	}, "."), nil)
 	environ := opts.Environ
 	if environ == nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/quality"
 	"github.com/bedrot-label/bedrot/sdk"
 )
 
@@ -29,6 +30,7 @@ const (
 	exitUsage       = 2
 	exitQuarantined = 3
 	exitNotFound    = 4
+	exitInvalid     = 5
 	exitInterrupted = 130
 )
 
@@ -38,6 +40,7 @@ const exitCodesHelp = `Exit codes:
   2    usage or configuration error (bad flag, bad argument, invalid config)
   3    completed, but some input was quarantined (see the run's problems)
   4    not found (lake, plugin, run)
+  5    validated, and the data does not meet its expectation suite
   130  interrupted`
 
 // apiVersion is stamped on every JSON document the CLI prints.
@@ -62,7 +65,7 @@ func usageError(format string, args ...any) error {
 
 func exitUsageOrFailure(err error) int {
 	switch {
-	case errors.Is(err, config.ErrBadConfiguration), sdk.KindOf(err) == sdk.KindConfig:
+	case errors.Is(err, config.ErrBadConfiguration), sdk.KindOf(err) == sdk.KindConfig, errors.Is(err, quality.ErrNoSuite):
 		return exitUsage
 	case errors.Is(err, lake.ErrNotInitialised), errors.Is(err, pluginhost.ErrNotInstalled), errors.Is(err, metastore.ErrNotFound):
 		return exitNotFound
@@ -149,7 +152,7 @@ _file reads its value from that file (for secrets).
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file, and of its plugins to FILE.plugin (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
-		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g))
+		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g))
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
 	"github.com/bedrot-label/bedrot/host/pipeline"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/quality"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/storage/folder"
 	s3store "github.com/bedrot-label/bedrot/host/storage/s3"
@@ -36,6 +37,7 @@ type Lake struct {
 	Meta     metastore.Store
 	Plugins  *pluginhost.Host
 	Pipeline *pipeline.Pipeline
+	Quality  *quality.Service
 	Logger   *slog.Logger
 }
 
@@ -114,6 +116,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 		}})
 	l.Pipeline = &pipeline.Pipeline{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Logger: logger, IdleTimeout: cfg.Plugins.IdleTimeout,
 		Credentials: vault}
+	l.Quality = &quality.Service{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Validator: cfg.Quality.Validator, SuitesDir: cfg.Quality.SuitesDir}
 	return l, nil
 }
 

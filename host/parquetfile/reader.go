@@ -395,6 +395,11 @@ func (c *readColumn) nextPage() error {
 		return errors.New("page has repetition levels in a flat column")
 	}
 	c.indexes = nil
+	if dense == 0 {
+		// Only nulls: parquet-go may hand an indexed page without its
+		// dictionary, and no value is read anyway.
+		return nil
+	}
 	if d := p.Dictionary(); d != nil {
 		if d != c.dict {
 			if err := c.loadDictionary(d); err != nil {
@@ -487,6 +492,25 @@ func (c *readColumn) loadDictionary(d parquet.Dictionary) error {
 // decode appends k rows, of which dense are non-null, to dst. defs holds the
 // rows' definition levels (nil when REQUIRED).
 func (c *readColumn) decode(dst *sdk.Column, k, dense int, defs []byte) error {
+	if dense == 0 {
+		// k nulls: no value of the page is read (an all-null page may
+		// hold dictionary indexes without its dictionary).
+		switch c.conv {
+		case convString:
+			for range k {
+				dst.Offsets = append(dst.Offsets, uint32(len(dst.Bytes)))
+			}
+		case convInt32:
+			dst.Int32s = append(dst.Int32s, make([]int32, k)...)
+		case convDouble, convFloat:
+			dst.Float64s = append(dst.Float64s, make([]float64, k)...)
+		case convBool:
+			dst.Bools = append(dst.Bools, make([]bool, k)...)
+		default:
+			dst.Int64s = append(dst.Int64s, make([]int64, k)...)
+		}
+		return nil
+	}
 	if c.conv == convString {
 		return c.decodeStrings(dst, k, dense, defs)
 	}

@@ -734,3 +734,22 @@ func TestReaderMemoryIsBounded(t *testing.T) {
 	t.Logf("%d rows in one row group (%.1f MB file): peak live heap growth %.1f MiB", rows, float64(len(data))/1e6, float64(growth)/(1<<20))
 	require.Less(t, growth, int64(12<<20))
 }
+
+// A nullable column holding only nulls (an export without extra columns)
+// reads back as nulls, whatever its type and encoding.
+func TestReaderAllNullColumns(t *testing.T) {
+	t.Parallel()
+	s := sdk.Schema{Fields: []sdk.Field{
+		{Name: "id", Type: sdk.TypeInt64},
+		{Name: "extra", Type: sdk.TypeString, Nullable: true},
+		{Name: "day", Type: sdk.TypeDate, Nullable: true},
+		{Name: "amount", Type: sdk.TypeDecimal, Precision: 18, Scale: 12, Nullable: true},
+	}}
+	rows := make([][]cell, 300)
+	for i := range rows {
+		rows[i] = []cell{int64(i), nil, nil, nil}
+	}
+	data := writeFile(t, s, Options{}, buildBatch(t, s, rows))
+	res := readAllCells(t, data, ReadOptions{BatchRows: 128})
+	require.Equal(t, rows, res.rows)
+}
