@@ -59,7 +59,7 @@ test: minio postgres ## run every test under the race detector: host (PostgreSQL
 	cd examples/source-releases && GOWORK=off $(GO) test -count=1 ./...
 
 .PHONY: bench
-bench: build ## time plugin -> landing -> raw on a generated DistroKid export of ROWS rows (default 5M) vs DuckDB and parquet-go
+bench: build ## time plugin -> landing -> raw on a generated DistroKid export of ROWS rows (default 5M) vs DuckDB and parquet-go, then its validation through quality-ge
 	$(GO) run ./bench/distrokid -rows $(ROWS) -bin $(BIN)
 
 .PHONY: bench-go

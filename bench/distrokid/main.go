@@ -99,7 +99,65 @@ func run(rows int, bin, dir string) error {
 	fmt.Printf("\nbedrot throughput vs DuckDB CSV->Parquet:        %.0f%% (bar: >= 75%%)\n", 100*duck.wall.Seconds()/ours.wall.Seconds())
 	fmt.Printf("bedrot wall time vs in-process parquet-go write:  %.2fx (bar: <= 1.35x)\n", ours.wall.Seconds()/inproc.wall.Seconds())
 	fmt.Printf("host peak RSS %d MiB (bar: <= 256), plugin peak RSS %d MiB (bar: <= 64)\n", ours.rss>>20, ours.plugin>>20)
+
+	settle()
+	val, err := validate(bin, filepath.Join(dir, "lake"))
+	if err != nil {
+		return fmt.Errorf("quality run: %w", err)
+	}
+	fmt.Printf("\nvalidation of raw.distrokid.earnings against a 10-expectation suite (bench/distrokid/suite10.json), through the quality-ge plugin:\n")
+	fmt.Printf("  %s, %.0f rows/s (bar: >= 1,000,000), host peak RSS %d MiB, validator peak RSS %d MiB\n",
+		val.wall.Round(time.Millisecond), float64(sum.Rows)/val.wall.Seconds(), val.rss>>20, val.plugin>>20)
 	return nil
+}
+
+// validate times `bedrot quality run` on the lake the ingest built.
+func validate(bin, lake string) (measure, error) {
+	exe := filepath.Join(bin, "bedrot")
+	env := append(os.Environ(), "BEDROT_LAKE="+lake)
+	install := exec.Command(exe, "plugin", "install", filepath.Join(bin, "bedrot-validator-quality-ge"))
+	install.Env = env
+	if out, err := install.CombinedOutput(); err != nil {
+		return measure{}, fmt.Errorf("install: %v\n%s", err, out)
+	}
+	cmd := exec.Command(exe, "quality", "run", "raw.distrokid.earnings", "--suite", filepath.Join("bench", "distrokid", "suite10.json"))
+	cmd.Env = env
+	cmd.Stderr = os.Stderr
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	start := time.Now()
+	rss, err := watch(cmd)
+	wall := time.Since(start)
+	if err != nil {
+		return measure{}, fmt.Errorf("%v\n%s", err, stdout.String())
+	}
+	m := measure{name: "bedrot quality run", wall: wall, rss: rss}
+	if i := strings.Index(stdout.String(), "validator peak memory "); i >= 0 {
+		var mib int64
+		fmt.Sscanf(stdout.String()[i+len("validator peak memory "):], "%d", &mib)
+		m.plugin = mib << 20
+	}
+	return m, nil
+}
+
+// watch runs cmd, sampling its own peak RSS, and returns it.
+func watch(cmd *exec.Cmd) (int64, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	var rss int64
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			return rss, err
+		case <-time.After(20 * time.Millisecond):
+			if hwm := pluginhost.HighWaterRSS(cmd.Process.Pid); hwm > 0 {
+				rss = hwm
+			}
+		}
+	}
 }
 
 func generate(dir string, rows int) (string, exportgen.Summary, error) {

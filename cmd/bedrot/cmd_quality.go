@@ -158,9 +158,13 @@ func printValidation(g *globals, out quality.Outcome) {
 				detail += ", e.g. " + string(ex)
 			}
 		case r.Result.ObservedValue != nil:
-			detail = fmt.Sprintf("observed %v", r.Result.ObservedValue)
+			ov, _ := json.Marshal(r.Result.ObservedValue)
+			detail = "observed " + string(ov)
 		}
 		fmt.Fprintf(w, "  %s %s%s: %s\n", mark, r.Config.Type, target, detail)
+	}
+	if out.PluginPeakRSS > 0 {
+		fmt.Fprintf(w, "Validated in %s; validator peak memory %d MiB\n", out.FinishedAt.Sub(out.StartedAt).Round(time.Millisecond), out.PluginPeakRSS>>20)
 	}
 	if out.ID != "" {
 		fmt.Fprintf(w, "Recorded as %s (bedrot quality results %s)\n", out.ID, out.ID)

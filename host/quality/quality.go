@@ -66,6 +66,8 @@ type Outcome struct {
 	SuiteFile string
 	// Expectations is the suite's number of expectations.
 	Expectations int
+	// PluginPeakRSS is the validator process's peak resident memory.
+	PluginPeakRSS int64
 }
 
 func (s *Service) now() time.Time {
@@ -200,7 +202,9 @@ func (s *Service) validate(ctx context.Context, dataset, suitePath string, in in
 	if err != nil {
 		return Outcome{}, inst.Describe(err)
 	}
+	inst.Kill()
 	return Outcome{
+		PluginPeakRSS: inst.PeakRSS(),
 		Validation: metastore.Validation{ID: newID(start), Dataset: dataset, Suite: info.Name, RunID: opts.RunID, StartedAt: start, FinishedAt: s.now(),
 			Rows: res.Rows, Success: res.Success, Score: res.Score, Result: res.Result},
 		SuiteFile: suitePath, Expectations: info.Expectations,
