@@ -99,6 +99,9 @@ type QualityConfig struct {
 	SuitesDir string `koanf:"suites_dir" json:"suites_dir"`
 	// Validator is the validator plugin (default quality-ge).
 	Validator string `koanf:"validator" json:"validator"`
+	// ContractsDir holds the data contracts users edit, <dataset>.yaml
+	// (default config/contracts).
+	ContractsDir string `koanf:"contracts_dir" json:"contracts_dir"`
 }
 
 // LogConfig configures the host's own logs (on stderr).
@@ -122,7 +125,7 @@ func Default() Config {
 		Storage: StorageConfig{Backend: "folder", S3: S3Config{Region: "us-east-1"}},
 		Plugins: PluginsConfig{LogLevel: "warn", IdleTimeout: 2 * time.Minute},
 		Log:     LogConfig{Level: "error", Format: "text"},
-		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge"},
+		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge", ContractsDir: "config/contracts"},
 	}
 }
 
@@ -212,7 +215,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"plugins.dir": "", "plugins.log_level": def.Plugins.LogLevel, "plugins.idle_timeout": def.Plugins.IdleTimeout.String(),
 		"log.level": def.Log.Level, "log.format": def.Log.Format,
 		"secrets.key": "", "secrets.key_path": "",
-		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator,
+		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator, "quality.contracts_dir": def.Quality.ContractsDir,
 	}, "."), nil)
 	environ := opts.Environ
 	if environ == nil {

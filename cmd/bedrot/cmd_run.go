@@ -190,6 +190,9 @@ func printResult(g *globals, res pipeline.Result) {
 	if len(res.Payloads) == 0 && res.Error == "" {
 		fmt.Fprintln(w, "  nothing new to ingest")
 	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
 	if res.Advice != "" {
 		fmt.Fprintf(w, "What to do: %s\n", res.Advice)
 	}

@@ -145,19 +145,19 @@ _file reads its value from that file (for secrets).
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.lake, "lake", "", "lake folder (env BEDROT_LAKE; default ./lake)")
 	pf.StringVar(&g.configFile, "config", "", "config file (env BEDROT_CONFIG; default ./bedrot.yaml if present)")
-	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json (yaml for 'contracts show')")
 	pf.StringVar(&g.logLevel, "log-level", "", "host log level: debug, info, warn, error (env BEDROT_LOG_LEVEL)")
 	pf.StringVar(&g.databaseURL, "database-url", "", "PostgreSQL URL for the metastore (env BEDROT_DATABASE_URL; default SQLite in the lake)")
 	pf.DurationVar(&g.timeout, "timeout", 0, "stop a run (and its plugin) that takes longer than this, e.g. 30m (default: no limit)")
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file, and of its plugins to FILE.plugin (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
-		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g))
+		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g))
 	return root
 }
 
 func (g *globals) load(cmd *cobra.Command) error {
-	if g.output != "table" && g.output != "json" {
+	if g.output != "table" && g.output != "json" && (g.output != "yaml" || cmd.CommandPath() != "bedrot contracts show") {
 		return usageError("--output %q: use table or json", g.output)
 	}
 	flags := map[string]any{}

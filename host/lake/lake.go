@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/contract"
 	"github.com/bedrot-label/bedrot/host/credentials"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
@@ -115,7 +116,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 				"path", path)
 		}})
 	l.Pipeline = &pipeline.Pipeline{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Logger: logger, IdleTimeout: cfg.Plugins.IdleTimeout,
-		Credentials: vault}
+		Credentials: vault, Contracts: &contract.Registry{Meta: l.Meta, Dir: cfg.Quality.ContractsDir}}
 	l.Quality = &quality.Service{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Validator: cfg.Quality.Validator, SuitesDir: cfg.Quality.SuitesDir}
 	return l, nil
 }

@@ -173,6 +173,23 @@ type Validation struct {
 	Result json.RawMessage
 }
 
+// ContractVersion is one version of a dataset's data contract.
+type ContractVersion struct {
+	Dataset string
+	// Version counts from 1; AddContractVersion assigns it.
+	Version int
+	// Origin is "file" (the user's contract file), "evolved" (a new column
+	// under the evolve policy) or "discovered" (a source's declared schema).
+	Origin string
+	// Reason says in words why this version exists.
+	Reason string
+	// FileHash identifies the contract file's content for file versions.
+	FileHash string
+	// Spec is the contract as JSON.
+	Spec      json.RawMessage
+	CreatedAt time.Time
+}
+
 // ValidationFilter selects validations for ListValidations.
 type ValidationFilter struct {
 	Dataset string // empty: all
@@ -266,4 +283,13 @@ type Store interface {
 	// ListValidations returns validations newest first, without their
 	// Result documents.
 	ListValidations(ctx context.Context, f ValidationFilter) ([]Validation, error)
+
+	// AddContractVersion records the next version of a dataset's contract
+	// and returns its number.
+	AddContractVersion(ctx context.Context, v ContractVersion) (int, error)
+	// ContractVersions returns a dataset's versions, oldest first.
+	ContractVersions(ctx context.Context, dataset string) ([]ContractVersion, error)
+	// LatestContracts returns the newest version of every dataset's
+	// contract, by dataset.
+	LatestContracts(ctx context.Context) ([]ContractVersion, error)
 }

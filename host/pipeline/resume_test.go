@@ -229,3 +229,15 @@ func TestFailedRunsSayWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// parquetColumns lists a Parquet file's columns.
+func parquetColumns(t *testing.T, data []byte) []string {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	var names []string
+	for _, field := range f.Schema().Fields() {
+		names = append(names, field.Name())
+	}
+	return names
+}

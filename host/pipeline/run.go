@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bedrot-label/bedrot/host/contract"
 	"github.com/bedrot-label/bedrot/host/credentials"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
@@ -36,6 +37,8 @@ type Pipeline struct {
 	// Credentials, if set, keeps configuration values plugins rotate while
 	// running (OAuth refresh tokens) and applies them to later runs.
 	Credentials *credentials.Vault
+	// Contracts, if set, enforces each raw dataset's data contract.
+	Contracts *contract.Registry
 	// OnProgress, if set, receives the plugin's progress reports.
 	OnProgress func(Progress)
 	// IdleTimeout kills a plugin that sends nothing for this long (default 2m).
@@ -88,6 +91,9 @@ type Result struct {
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	// Advice says in words what the failure means and what to do.
 	Advice string `json:"advice,omitempty"`
+	// Notes say what the run's data contracts did: versions created,
+	// columns or rows a discard policy dropped.
+	Notes []string `json:"notes,omitempty"`
 	// PluginPeakRSS is the plugin process's peak resident memory in bytes.
 	PluginPeakRSS int64 `json:"plugin_peak_rss_bytes,omitempty"`
 }
@@ -194,8 +200,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 		ErrorKind     string          `json:"error_kind,omitempty"`
 		RetryAt       *time.Time      `json:"retry_at,omitempty"`
 		Advice        string          `json:"advice,omitempty"`
+		Notes         []string        `json:"notes,omitempty"`
 		Payloads      []PayloadResult `json:"payloads"`
-	}{res.Rows, res.Bytes, res.Landing, res.PluginPeakRSS, res.ErrorKind, res.RetryAt, res.Advice, res.Payloads})
+	}{res.Rows, res.Bytes, res.Landing, res.PluginPeakRSS, res.ErrorKind, res.RetryAt, res.Advice, res.Notes, res.Payloads})
 	if ferr := p.Meta.FinishRun(context.WithoutCancel(ctx), runID, status, res.Error, stats); ferr != nil && runErr == nil {
 		runErr = fmt.Errorf("failed to record the end of run %s: %w", runID, ferr)
 	}

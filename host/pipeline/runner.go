@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bedrot-label/bedrot/host/contract"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/parquetfile"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
@@ -57,6 +58,11 @@ type runner struct {
 	// before stored credentials replaced any of it.
 	configured sdk.Config
 	secrets    *strings.Replacer
+	// contracts holds each stream's contract decision (nil: not enforced).
+	contracts map[string]contract.Outcome
+	// droppedRows and droppedValues count what discard policies removed,
+	// by stream.
+	droppedRows, droppedValues map[string]int
 	seq        int
 	written    []string // every key this run wrote (for cleanup on failure)
 	known      map[string]bool
@@ -82,6 +88,10 @@ type payloadState struct {
 	alreadyQuarantined bool
 	result             PayloadResult
 	raws               map[string]*rawWriter
+	// violations are the contract violations of the streams it carries.
+	violations []sdk.Problem
+	// dropped counts rows a discard_row policy removed.
+	dropped int64
 }
 
 func (r *runner) announce(ctx context.Context, key string) error {
@@ -178,6 +188,9 @@ func (r *runner) execute(ctx context.Context) error {
 	for _, s := range streams {
 		r.streams[s.Name] = s
 	}
+	if err := r.enforceContracts(ctx, streams); err != nil {
+		return err
+	}
 	state := map[string][]byte{}
 	if r.replay == nil {
 		saved, err := r.p.Meta.States(ctx, r.req.Source)
@@ -196,7 +209,46 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.step(ctx, "extract", func() error { return r.read(ctx, state) }); err != nil {
 		return r.salvage(ctx, err)
 	}
+	for _, s := range slices.Sorted(maps.Keys(r.droppedRows)) {
+		if n := r.droppedRows[s]; n > 0 {
+			r.res.Notes = append(r.res.Notes, fmt.Sprintf("%s: %d row(s) dropped by the discard_row policy: they had values in column(s) %s",
+				zone.RawDataset(r.req.Source, s), n, strings.Join(r.contracts[s].Drop, ", ")))
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(r.droppedValues)) {
+		if n := r.droppedValues[s]; n > 0 {
+			r.res.Notes = append(r.res.Notes, fmt.Sprintf("%s: %d value(s) of column(s) %s dropped by the discard_value policy",
+				zone.RawDataset(r.req.Source, s), n, strings.Join(r.contracts[s].Drop, ", ")))
+		}
+	}
 	return r.step(ctx, "commit", func() error { return r.commit(ctx) })
+}
+
+// enforceContracts checks each stream's declared schema against its raw
+// dataset's contract (when the pipeline has a registry) and records the
+// decisions onBatch applies.
+func (r *runner) enforceContracts(ctx context.Context, streams []sdk.Stream) error {
+	if r.p.Contracts == nil || r.replay != nil {
+		return nil
+	}
+	r.contracts = map[string]contract.Outcome{}
+	r.droppedRows, r.droppedValues = map[string]int{}, map[string]int{}
+	for _, s := range streams {
+		ds := zone.RawDataset(r.req.Source, s.Name)
+		out, err := r.p.Contracts.Enforce(ctx, ds, contract.FromSchema(ds, s.Schema, s.PrimaryKey), r.runID)
+		if err != nil {
+			return sdk.ConfigError(fmt.Errorf("contract of %s: %w", ds, err))
+		}
+		r.contracts[s.Name] = out
+		for _, n := range out.Notes {
+			r.log.Info(n)
+			r.res.Notes = append(r.res.Notes, n)
+		}
+		for _, v := range out.Violations {
+			r.log.Warn("stream breaks its contract; its payloads are quarantined", "dataset", ds, "violation", v)
+		}
+	}
+	return nil
 }
 
 // salvage keeps what a failed read produced before its last safe
@@ -545,8 +597,8 @@ func (r *runner) onPayloadEnd(ctx context.Context, e *sdk.PayloadEnd) error {
 		return nil
 	}
 	ps.result.Records = e.Records
-	if len(e.Problems) > 0 {
-		ps.result.Problems = e.Problems
+	if problems := append(slices.Clone(e.Problems), ps.violations...); len(problems) > 0 {
+		ps.result.Problems = problems
 		return r.quarantine(ctx, ps)
 	}
 	if err := r.finishRaw(ctx, ps); err != nil {
@@ -559,8 +611,8 @@ func (r *runner) onPayloadEnd(ctx context.Context, e *sdk.PayloadEnd) error {
 			ps.result.RawFiles = append(ps.result.RawFiles, f.Key)
 		}
 	}
-	if rows != e.Records {
-		return fmt.Errorf("plugin %s reported %d records for payload %q but sent %d rows", r.req.Source, e.Records, ps.name, rows)
+	if rows+ps.dropped != e.Records {
+		return fmt.Errorf("plugin %s reported %d records for payload %q but sent %d rows", r.req.Source, e.Records, ps.name, rows+ps.dropped)
 	}
 	sort.Strings(ps.result.RawFiles)
 	ps.result.Status = StatusIngested
@@ -593,9 +645,29 @@ func (r *runner) onBatch(ctx context.Context, b *sdk.RecordBatch) error {
 	if err := b.Validate(st.Schema); err != nil {
 		return fmt.Errorf("plugin %s sent a malformed batch: %w", r.req.Source, err)
 	}
+	schema := st.Schema
+	if out, ok := r.contracts[b.Stream]; ok {
+		if len(out.Violations) > 0 {
+			if !slices.ContainsFunc(ps.violations, func(p sdk.Problem) bool { return p.Field == b.Stream }) {
+				for _, v := range out.Violations {
+					ps.violations = append(ps.violations, sdk.Problem{File: ps.name, Field: b.Stream,
+						Message: fmt.Sprintf("breaks contract %s v%d: %s", zone.RawDataset(r.req.Source, b.Stream), out.Contract.Version, v)})
+				}
+			}
+			return nil // the payload is quarantined at its end
+		}
+		var rows, values int
+		b, schema, rows, values = contract.Apply(b, st.Schema, out.Drop, out.Contract.Policy == contract.DiscardRow)
+		ps.dropped += int64(rows)
+		r.droppedRows[b.Stream] += rows
+		r.droppedValues[b.Stream] += values
+		if b.NumRows == 0 {
+			return nil
+		}
+	}
 	rw := ps.raws[b.Stream]
 	if rw == nil {
-		rw = &rawWriter{stream: b.Stream, schema: st.Schema}
+		rw = &rawWriter{stream: b.Stream, schema: schema}
 		ps.raws[b.Stream] = rw
 	}
 	if rw.enc == nil {

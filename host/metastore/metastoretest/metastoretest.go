@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bedrot-label/bedrot/host/metastore"
@@ -46,6 +47,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"States":                    testStates,
 		"Credentials":               testCredentials,
 		"Validations":               testValidations,
+		"Contracts":                 testContracts,
 		"CanceledContext":           testCanceledContext,
 	}
 	for name, fn := range tests {
@@ -977,4 +979,61 @@ func testValidations(t *testing.T, s metastore.Store) {
 	require.Equal(t, first, got)
 	_, err = s.GetValidation(ctx, "nope")
 	require.ErrorIs(t, err, metastore.ErrNotFound)
+}
+
+func testContracts(t *testing.T, s metastore.Store) {
+	ctx := context.Background()
+	videos, users := newID("raw.tiktok.videos"), newID("raw.tiktok.user_info")
+	v, err := s.AddContractVersion(ctx, metastore.ContractVersion{Dataset: videos, Origin: "discovered", Reason: "first seen",
+		Spec: json.RawMessage(`{"columns": [{"name": "video_id"}]}`)})
+	require.NoError(t, err)
+	require.Equal(t, 1, v)
+	v, err = s.AddContractVersion(ctx, metastore.ContractVersion{Dataset: videos, Origin: "evolved", Reason: "new column is_aigc",
+		Spec: json.RawMessage(`{"columns": [{"name": "video_id"}, {"name": "is_aigc"}]}`)})
+	require.NoError(t, err)
+	require.Equal(t, 2, v)
+	v, err = s.AddContractVersion(ctx, metastore.ContractVersion{Dataset: users, Origin: "file", FileHash: "abc", Spec: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	require.Equal(t, 1, v, "versions count per dataset")
+	_, err = s.AddContractVersion(ctx, metastore.ContractVersion{Dataset: videos})
+	require.Error(t, err, "a version needs a spec")
+
+	all, err := s.ContractVersions(ctx, videos)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	require.Equal(t, "discovered", all[0].Origin)
+	require.Equal(t, "new column is_aigc", all[1].Reason)
+	require.JSONEq(t, `{"columns": [{"name": "video_id"}, {"name": "is_aigc"}]}`, string(all[1].Spec))
+	require.False(t, all[1].CreatedAt.IsZero())
+
+	latest, err := s.LatestContracts(ctx)
+	require.NoError(t, err)
+	byName := map[string]metastore.ContractVersion{}
+	for _, c := range latest {
+		byName[c.Dataset] = c
+	}
+	require.Equal(t, 2, byName[videos].Version)
+	require.Equal(t, "abc", byName[users].FileHash)
+
+	// Concurrent writers get distinct, gapless numbers.
+	ds := newID("raw.concurrent")
+	var wg sync.WaitGroup
+	got := make(chan int, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.AddContractVersion(ctx, metastore.ContractVersion{Dataset: ds, Origin: "file", Spec: json.RawMessage(`{}`)})
+			assert.NoError(t, err)
+			got <- n
+		}()
+	}
+	wg.Wait()
+	close(got)
+	var nums []int
+	for n := range got {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, nums)
 }

@@ -66,7 +66,7 @@ func testMigrateTwice(t *testing.T, cfg sqlstore.Config, raw func(t *testing.T) 
 
 	db := raw(t)
 	before := migrationRows(t, db)
-	require.Equal(t, []string{"0001_init", "0002_credentials", "0003_validations"}, before, "every migration applied, in order")
+	require.Equal(t, []string{"0001_init", "0002_credentials", "0003_validations", "0004_contracts"}, before, "every migration applied, in order")
 
 	s, err = sqlstore.Open(ctx, cfg)
 	require.NoError(t, err)

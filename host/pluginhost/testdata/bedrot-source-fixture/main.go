@@ -43,8 +43,23 @@ func (source) Check(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
-func (source) Discover(context.Context, sdk.Config) ([]sdk.Stream, error) {
-	return []sdk.Stream{stream}, nil
+// streamFor is the stream with the configuration's schema changes: a
+// nullable string column "extra_column", or "label" retyped to int64 with
+// "retype_label".
+func streamFor(cfg sdk.Config) sdk.Stream {
+	s := stream
+	s.Schema.Fields = append([]sdk.Field(nil), stream.Schema.Fields...)
+	if cfg["retype_label"] != "" {
+		s.Schema.Fields[1].Type = sdk.TypeInt64
+	}
+	if name := cfg["extra_column"]; name != "" {
+		s.Schema.Fields = append(s.Schema.Fields, sdk.Field{Name: name, Type: sdk.TypeString, Nullable: true})
+	}
+	return s
+}
+
+func (source) Discover(_ context.Context, cfg sdk.Config) ([]sdk.Stream, error) {
+	return []sdk.Stream{streamFor(cfg)}, nil
 }
 
 func (source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
@@ -80,7 +95,8 @@ func (source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) er
 	if err := p.Close(); err != nil {
 		return err
 	}
-	b := sdk.NewBatchBuilder(stream.Name, stream.Schema)
+	st := streamFor(req.Config)
+	b := sdk.NewBatchBuilder(st.Name, st.Schema)
 	b.Reset(stream.Name, p.ID())
 	for i := 0; i < n; i++ {
 		if mode == "env" {
@@ -96,8 +112,19 @@ func (source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) er
 			break
 		}
 		b.AppendInt64(0, int64(i))
-		b.AppendString(1, []byte("item "+strconv.Itoa(i)))
+		if req.Config["retype_label"] != "" {
+			b.AppendInt64(1, int64(i))
+		} else {
+			b.AppendString(1, []byte("item "+strconv.Itoa(i)))
+		}
 		b.AppendInt64(2, int64(i)*125)
+		if len(st.Schema.Fields) > 3 {
+			if i%2 == 0 {
+				b.AppendString(3, []byte("x"+strconv.Itoa(i)))
+			} else {
+				b.AppendNull(3)
+			}
+		}
 		b.EndRow()
 		if b.Len() == 1000 || i == n-1 {
 			if mode == "badbatch" {

@@ -1,0 +1,12 @@
+-- Data contracts of datasets, every version kept: from the user's file,
+-- evolved by new columns, or discovered from a source's declared schema.
+CREATE TABLE contracts (
+    dataset    TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    origin     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    file_hash  TEXT NOT NULL,
+    spec       JSONB NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (dataset, version)
+);
