@@ -63,10 +63,10 @@ type runner struct {
 	// droppedRows and droppedValues count what discard policies removed,
 	// by stream.
 	droppedRows, droppedValues map[string]int
-	seq        int
-	written    []string // every key this run wrote (for cleanup on failure)
-	known      map[string]bool
-	mu         sync.Mutex
+	seq                        int
+	written                    []string // every key this run wrote (for cleanup on failure)
+	known                      map[string]bool
+	mu                         sync.Mutex
 }
 
 // safePoint is a checkpoint at which every payload begun had ended: the
