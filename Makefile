@@ -24,9 +24,9 @@ build: ## build bin/bedrot, every plugin bin/bedrot-<kind>-<name>, and the examp
 	$(GO) build -o $(BIN)/tools/bedrot-sandbox ./cmd/bedrot-sandbox
 
 .PHONY: demo
-demo: build ## ingest DistroKid sample exports, and Spotify and TikTok from local SANDBOX emulators, into ./lake (folder + SQLite)
+demo: build ## ingest DistroKid sample exports, and Spotify and TikTok from local SANDBOX emulators, into ./lake (folder + SQLite), validated against config/suites
 	$(BIN)/bedrot init --lake $(LAKE)
-	$(BIN)/bedrot plugin install --lake $(LAKE) $(BIN)/bedrot-source-distrokid $(BIN)/bedrot-source-spotify $(BIN)/bedrot-source-tiktok
+	$(BIN)/bedrot plugin install --lake $(LAKE) $(BIN)/bedrot-source-distrokid $(BIN)/bedrot-source-spotify $(BIN)/bedrot-source-tiktok $(BIN)/bedrot-validator-quality-ge
 	$(BIN)/bedrot ingest --lake $(LAKE) distrokid examples/distrokid/*.tsv examples/distrokid/*.csv
 	@env_file=$$(mktemp -u /tmp/bedrot-sandbox.XXXXXX); \
 	$(BIN)/tools/bedrot-sandbox -env $$env_file -s4a-dir plugins/spotify/testdata/s4a & sandbox=$$!; \
@@ -35,6 +35,9 @@ demo: build ## ingest DistroKid sample exports, and Spotify and TikTok from loca
 	. $$env_file; \
 	echo; echo "== Spotify and TikTok from SANDBOX emulators (local, generated data; not the real APIs)"; \
 	$(BIN)/bedrot run --lake $(LAKE) spotify && $(BIN)/bedrot run --lake $(LAKE) tiktok
+	@echo; echo "== every payload was validated against config/suites before it reached raw; a dataset on demand:"
+	$(BIN)/bedrot quality run --lake $(LAKE) raw.tiktok.videos
+	@echo; $(BIN)/bedrot quality results --lake $(LAKE) -n 8
 	@echo; echo "== landing (original bytes + _metadata.json)"; $(BIN)/bedrot ls --lake $(LAKE) landing/
 	@echo; echo "== raw (typed Parquet, Hive partitions)"; $(BIN)/bedrot ls --lake $(LAKE) raw/
 	@echo; $(BIN)/bedrot status --lake $(LAKE)

@@ -118,6 +118,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 	l.Pipeline = &pipeline.Pipeline{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Logger: logger, IdleTimeout: cfg.Plugins.IdleTimeout,
 		Credentials: vault, Contracts: &contract.Registry{Meta: l.Meta, Dir: cfg.Quality.ContractsDir}}
 	l.Quality = &quality.Service{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Validator: cfg.Quality.Validator, SuitesDir: cfg.Quality.SuitesDir}
+	l.Pipeline.Quality = l.Quality
 	return l, nil
 }
 

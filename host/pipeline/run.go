@@ -18,6 +18,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/credentials"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/quality"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/sdk"
 )
@@ -39,6 +40,9 @@ type Pipeline struct {
 	Credentials *credentials.Vault
 	// Contracts, if set, enforces each raw dataset's data contract.
 	Contracts *contract.Registry
+	// Quality, if set, validates each payload's rows against its dataset's
+	// suite before they are committed.
+	Quality *quality.Service
 	// OnProgress, if set, receives the plugin's progress reports.
 	OnProgress func(Progress)
 	// IdleTimeout kills a plugin that sends nothing for this long (default 2m).
@@ -69,6 +73,8 @@ type PayloadResult struct {
 	Status   string        `json:"status"`
 	Problems []sdk.Problem `json:"problems,omitempty"`
 	RawFiles []string      `json:"raw_files,omitempty"`
+	// Validations are the ids of the validations of its rows.
+	Validations []string `json:"validations,omitempty"`
 }
 
 // Result summarises a run.

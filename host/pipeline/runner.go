@@ -19,6 +19,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/parquetfile"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/quality"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/zone"
 	"github.com/bedrot-label/bedrot/sdk"
@@ -92,6 +93,9 @@ type payloadState struct {
 	violations []sdk.Problem
 	// dropped counts rows a discard_row policy removed.
 	dropped int64
+	// validation is the GX result of a failed validation, kept with the
+	// quarantined payload.
+	validation json.RawMessage
 }
 
 func (r *runner) announce(ctx context.Context, key string) error {
@@ -221,7 +225,92 @@ func (r *runner) execute(ctx context.Context) error {
 				zone.RawDataset(r.req.Source, s), n, strings.Join(r.contracts[s].Drop, ", ")))
 		}
 	}
+	if err := r.validateBatches(ctx); err != nil {
+		return err
+	}
 	return r.step(ctx, "commit", func() error { return r.commit(ctx) })
+}
+
+// validateBatches validates each ingested payload's raw rows, per dataset
+// with a suite, before anything is committed: a payload whose rows break
+// their suite is quarantined whole with the validation result attached,
+// and none of it reaches raw. Every validation is recorded with the run.
+func (r *runner) validateBatches(ctx context.Context) error {
+	q := r.p.Quality
+	if q == nil || r.replay != nil {
+		return nil
+	}
+	type job struct {
+		ps                     *payloadState
+		stream, dataset, suite string
+		keys                   []string
+	}
+	var jobs []job
+	for _, ps := range r.order {
+		if ps.result.Status != StatusIngested {
+			continue
+		}
+		for _, stream := range slices.Sorted(maps.Keys(ps.raws)) {
+			ds := zone.RawDataset(r.req.Source, stream)
+			suite := q.SuiteFor(ds)
+			if suite == "" || len(ps.raws[stream].files) == 0 {
+				continue
+			}
+			j := job{ps: ps, stream: stream, dataset: ds, suite: suite}
+			for _, f := range ps.raws[stream].files {
+				j.keys = append(j.keys, f.Key)
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	sess, err := q.Open(ctx)
+	if errors.Is(err, pluginhost.ErrNotInstalled) {
+		note := fmt.Sprintf("not validated: %s have suites, but the validator plugin is not installed (bedrot plugin install bin/bedrot-validator-quality-ge)",
+			jobs[0].dataset)
+		r.log.Warn(note)
+		r.res.Notes = append(r.res.Notes, note)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	return r.step(ctx, "validate", func() error {
+		for _, j := range jobs {
+			if j.ps.result.Status != StatusIngested {
+				continue // quarantined for another dataset already
+			}
+			out, err := sess.ValidateKeys(ctx, j.dataset, j.suite, j.keys, quality.Options{RunID: r.runID})
+			if err != nil {
+				return fmt.Errorf("failed to validate %s of %s: %w", j.dataset, j.ps.name, err)
+			}
+			if err := r.p.Meta.AddValidation(ctx, out.Validation); err != nil {
+				return err
+			}
+			j.ps.result.Validations = append(j.ps.result.Validations, out.ID)
+			if out.Success {
+				continue
+			}
+			var stats struct {
+				Statistics struct {
+					Evaluated  int `json:"evaluated_expectations"`
+					Successful int `json:"successful_expectations"`
+				} `json:"statistics"`
+			}
+			_ = json.Unmarshal(out.Result, &stats)
+			j.ps.result.Problems = append(j.ps.result.Problems, sdk.Problem{File: j.ps.name, Field: j.stream,
+				Message: fmt.Sprintf("its %d rows break the expectation suite %s of %s: %d of %d expectations unmet (quality score %.3f); see `bedrot quality results %s`",
+					out.Rows, out.Suite, j.dataset, stats.Statistics.Evaluated-stats.Statistics.Successful, stats.Statistics.Evaluated, out.Score, out.ID)})
+			j.ps.validation = out.Result
+			if err := r.quarantine(ctx, j.ps); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // enforceContracts checks each stream's declared schema against its raw
@@ -742,6 +831,7 @@ func (r *runner) finishRaw(_ context.Context, ps *payloadState) error {
 // _quarantine folder with the reasons beside it; none of its rows are kept.
 func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	ps.result.Status = StatusQuarantined
+	ps.result.RawFiles = nil
 	r.log.Warn("payload quarantined", "payload", ps.name, "problems", len(ps.result.Problems))
 	for _, rw := range ps.raws {
 		rw.abort(errDiscarded)
@@ -780,11 +870,16 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	}
 	_ = r.p.Meta.DropPending(ctx, ps.key)
 	ps.key, ps.result.Key = qkey, qkey
-	reason, _ := json.MarshalIndent(map[string]any{
+	doc := map[string]any{
 		"payload": ps.name, "sha256": ps.sha, "size": ps.size, "run_id": r.runID,
 		"reason":   fmt.Sprintf("%d problem(s) in the file; nothing of it reached raw", len(ps.result.Problems)),
 		"problems": ps.result.Problems,
-	}, "", "  ")
+	}
+	if ps.validation != nil {
+		doc["reason"] = "its rows break their expectation suite; nothing of it reached raw"
+		doc["validation"] = ps.validation
+	}
+	reason, _ := json.MarshalIndent(doc, "", "  ")
 	rkey := qkey + ".reason.json"
 	if err := r.announce(ctx, rkey); err != nil {
 		return err

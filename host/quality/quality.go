@@ -77,6 +77,15 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
+// SuiteFor returns the suite file of a dataset, or "" when it has none.
+func (s *Service) SuiteFor(dataset string) string {
+	p := s.SuitePath(dataset)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
 // SuitePath returns the suite file of a dataset.
 func (s *Service) SuitePath(dataset string) string {
 	dir := s.SuitesDir
@@ -163,19 +172,65 @@ func (s *Service) ValidateFile(ctx context.Context, path string, opts Options) (
 }
 
 func (s *Service) validate(ctx context.Context, dataset, suitePath string, in input, opts Options) (Outcome, error) {
-	suiteJSON, err := os.ReadFile(suitePath)
+	sess, err := s.Open(ctx)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("failed to read the suite: %w", err)
+		return Outcome{}, err
 	}
+	defer sess.Close()
+	out, err := sess.validate(ctx, dataset, suitePath, in, opts)
+	if err != nil {
+		return out, err
+	}
+	sess.inst.Kill()
+	out.PluginPeakRSS = sess.inst.PeakRSS()
+	return out, nil
+}
+
+// Session is a running validator plugin that validates one input after
+// another (the batches of a pipeline run). Close it when done.
+type Session struct {
+	s    *Service
+	inst *pluginhost.Instance
+}
+
+// Open launches the validator plugin. It returns an error wrapping
+// pluginhost.ErrNotInstalled when the plugin is not installed.
+func (s *Service) Open(ctx context.Context) (*Session, error) {
 	name := s.Validator
 	if name == "" {
 		name = DefaultValidator
 	}
 	inst, err := s.Plugins.Launch(ctx, sdk.KindValidator, name)
 	if err != nil {
+		return nil, err
+	}
+	return &Session{s: s, inst: inst}, nil
+}
+
+// Close stops the plugin.
+func (sess *Session) Close() { sess.inst.Kill() }
+
+// ValidateKeys validates the given Parquet objects of a dataset as one
+// batch, without recording the result.
+func (sess *Session) ValidateKeys(ctx context.Context, dataset, suitePath string, keys []string, opts Options) (Outcome, error) {
+	files := make([]metastore.File, len(keys))
+	for i, k := range keys {
+		files[i] = metastore.File{Key: k}
+	}
+	in := &datasetInput{ctx: ctx, store: sess.s.Store, files: files}
+	defer in.close()
+	if err := in.open(0); err != nil {
 		return Outcome{}, err
 	}
-	defer inst.Kill()
+	return sess.validate(ctx, dataset, suitePath, in, opts)
+}
+
+func (sess *Session) validate(ctx context.Context, dataset, suitePath string, in input, opts Options) (Outcome, error) {
+	s, inst := sess.s, sess.inst
+	suiteJSON, err := os.ReadFile(suitePath)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("failed to read the suite: %w", err)
+	}
 	req := sdk.SuiteRequest{Suite: suiteJSON, SuiteFile: filepath.Base(suitePath)}
 	info, err := inst.Validator.CheckSuite(ctx, req)
 	if err != nil {
@@ -202,9 +257,7 @@ func (s *Service) validate(ctx context.Context, dataset, suitePath string, in in
 	if err != nil {
 		return Outcome{}, inst.Describe(err)
 	}
-	inst.Kill()
 	return Outcome{
-		PluginPeakRSS: inst.PeakRSS(),
 		Validation: metastore.Validation{ID: newID(start), Dataset: dataset, Suite: info.Name, RunID: opts.RunID, StartedAt: start, FinishedAt: s.now(),
 			Rows: res.Rows, Success: res.Success, Score: res.Score, Result: res.Result},
 		SuiteFile: suitePath, Expectations: info.Expectations,
