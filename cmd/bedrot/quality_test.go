@@ -52,12 +52,16 @@ func TestQualityRunAndResults(t *testing.T) {
 	require.Equal(t, 2, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stderr, filepath.Join(suites, "raw.distrokid.nothing.json"))
 
+	// The ingest validated its payload before commit (recorded with its
+	// run), the manual run recorded one more; files are not recorded.
 	list := c.json("quality", "results")
 	items := list["items"].([]any)
-	require.Len(t, items, 1, "files are not recorded, datasets are")
+	require.Len(t, items, 2, "files are not recorded, datasets are")
 	item := items[0].(map[string]any)
 	require.Equal(t, "raw.distrokid.earnings", item["dataset"])
 	require.Equal(t, true, item["success"])
+	require.Empty(t, item["run_id"], "the newest is the manual run")
+	require.NotEmpty(t, items[1].(map[string]any)["run_id"], "the ingest's validation names its run")
 	one := c.ok("quality", "results", item["id"].(string))
 	require.Contains(t, one, "raw.distrokid.earnings: PASSED against suite raw.distrokid.earnings")
 }
