@@ -54,8 +54,13 @@ postgres: ## make sure the local PostgreSQL is up
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start" >&2; exit 1
 
+.PHONY: chromium
+chromium: ## make sure Debian's chromium is installed (the data docs are checked in a real headless browser)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		{ echo "could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }
+
 .PHONY: test
-test: minio postgres ## run every test under the race detector: host (PostgreSQL and MinIO included), SDK, example plugin
+test: minio postgres chromium ## run every test under the race detector: host (PostgreSQL and MinIO included), SDK, example plugin
 	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
 	$(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...
