@@ -93,7 +93,8 @@ that a manifest lists are part of the lake; with --all, files no manifest lists
 			}
 			var out []entry
 			err = l.Store.List(ctx, prefix, func(oi storage.ObjectInfo) error {
-				if strings.HasSuffix(oi.Key, "/.keep") || strings.HasPrefix(oi.Key, ".bedrot/") {
+				// Data docs are reports, not data: bedrot quality results shows them.
+				if strings.HasSuffix(oi.Key, "/.keep") || strings.HasPrefix(oi.Key, ".bedrot/") || strings.Contains(oi.Key, "/_datadocs/") {
 					return nil
 				}
 				listed, err := l.Meta.FileListed(ctx, oi.Key)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/quality"
+	"github.com/bedrot-label/bedrot/host/zone"
 )
 
 func newQualityCmd(g *globals) *cobra.Command {
@@ -169,6 +171,9 @@ func printValidation(g *globals, out quality.Outcome) {
 	if out.ID != "" {
 		fmt.Fprintf(w, "Recorded as %s (bedrot quality results %s)\n", out.ID, out.ID)
 	}
+	if out.Docs != "" {
+		fmt.Fprintf(w, "Data docs: %s\n", docsLocation(g, out.Docs))
+	}
 }
 
 func newQualityResultsCmd(g *globals) *cobra.Command {
@@ -190,7 +195,11 @@ func newQualityResultsCmd(g *globals) *cobra.Command {
 					_, err := g.stdout.Write(append(indentJSON(v.Result), '\n'))
 					return err
 				}
-				printValidation(g, quality.Outcome{Validation: v})
+				out := quality.Outcome{Validation: v}
+				if key := zone.DataDocsDir(v.Dataset) + "/" + v.ID + ".html"; statOK(ctx, l, key) {
+					out.Docs = key
+				}
+				printValidation(g, out)
 				return nil
 			}
 			vs, err := l.Meta.ListValidations(ctx, f)
@@ -214,10 +223,37 @@ func newQualityResultsCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%.3f\n", v.ID, v.Dataset, v.Suite, v.StartedAt.UTC().Format("2006-01-02 15:04:05"), v.Rows, res, v.Score)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if f.Dataset != "" {
+				if key := zone.DataDocsDir(f.Dataset) + "/index.html"; statOK(ctx, l, key) {
+					fmt.Fprintf(g.stdout, "\nData docs: %s\n", docsLocation(g, key))
+				}
+			}
+			return nil
 		}),
 	}
 	cmd.Flags().StringVar(&f.Dataset, "dataset", "", "only validations of this dataset")
 	cmd.Flags().IntVarP(&f.Limit, "limit", "n", 20, "how many")
 	return cmd
+}
+
+func statOK(ctx context.Context, l *lake.Lake, key string) bool {
+	_, err := l.Store.Stat(ctx, key)
+	return err == nil
+}
+
+// docsLocation is where a user opens a data docs page: a file:// URL on a
+// folder lake, the object's address on S3.
+func docsLocation(g *globals, key string) string {
+	loc := g.cfg.Lake
+	if g.cfg.Storage.Backend == "s3" {
+		return fmt.Sprintf("s3://%s/%s", g.cfg.Storage.S3.Bucket, strings.TrimPrefix(g.cfg.Storage.S3.Prefix+"/"+key, "/"))
+	}
+	abs, err := filepath.Abs(filepath.Join(loc, filepath.FromSlash(key)))
+	if err != nil {
+		return key
+	}
+	return "file://" + abs
 }

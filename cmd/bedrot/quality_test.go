@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,7 @@ func TestQualityRunAndResults(t *testing.T) {
 	require.NotEmpty(t, items[1].(map[string]any)["run_id"], "the ingest's validation names its run")
 	one := c.ok("quality", "results", item["id"].(string))
 	require.Contains(t, one, "raw.distrokid.earnings: PASSED against suite raw.distrokid.earnings")
+	docs := "file://" + filepath.Join(c.lake, "raw", "source=distrokid", "_datadocs", "earnings", item["id"].(string)+".html")
+	require.Contains(t, one, "Data docs: "+docs)
+	require.FileExists(t, strings.TrimPrefix(docs, "file://"))
 }

@@ -287,7 +287,7 @@ func (r *runner) validateBatches(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("failed to validate %s of %s: %w", j.dataset, j.ps.name, err)
 			}
-			if err := r.p.Meta.AddValidation(ctx, out.Validation); err != nil {
+			if _, err := q.Record(ctx, out); err != nil {
 				return err
 			}
 			j.ps.result.Validations = append(j.ps.result.Validations, out.ID)

@@ -10,6 +10,7 @@
 package quality
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,10 +24,12 @@ import (
 	"time"
 
 	"github.com/bedrot-label/bedrot/host/csvfile"
+	"github.com/bedrot-label/bedrot/host/datadocs"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/parquetfile"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/host/zone"
 	"github.com/bedrot-label/bedrot/sdk"
 )
 
@@ -68,6 +71,8 @@ type Outcome struct {
 	Expectations int
 	// PluginPeakRSS is the validator process's peak resident memory.
 	PluginPeakRSS int64
+	// Docs is the key of the validation's data docs page, once recorded.
+	Docs string
 }
 
 func (s *Service) now() time.Time {
@@ -127,10 +132,8 @@ func (s *Service) ValidateDataset(ctx context.Context, dataset string, opts Opti
 	if err != nil {
 		return out, err
 	}
-	if err := s.Meta.AddValidation(ctx, out.Validation); err != nil {
-		return out, err
-	}
-	return out, nil
+	out.Docs, err = s.Record(ctx, out)
+	return out, err
 }
 
 // ValidateFile validates a local Parquet or CSV file; nothing is recorded.
@@ -262,6 +265,47 @@ func (sess *Session) validate(ctx context.Context, dataset, suitePath string, in
 			Rows: res.Rows, Success: res.Success, Score: res.Score, Result: res.Result},
 		SuiteFile: suitePath, Expectations: info.Expectations,
 	}, nil
+}
+
+// WriteDocs renders a recorded validation's data docs page and its
+// dataset's index (newest 200 validations) into the lake, and returns the
+// page's key.
+func (s *Service) WriteDocs(ctx context.Context, v metastore.Validation, suiteFile string) (string, error) {
+	dir := zone.DataDocsDir(v.Dataset)
+	var page bytes.Buffer
+	if err := datadocs.RenderValidation(&page, datadocs.Page{ID: v.ID, Dataset: v.Dataset, Suite: v.Suite, SuiteFile: suiteFile, RunID: v.RunID,
+		StartedAt: v.StartedAt, FinishedAt: v.FinishedAt, Rows: v.Rows, Success: v.Success, Score: v.Score, Result: v.Result}); err != nil {
+		return "", err
+	}
+	key := dir + "/" + v.ID + ".html"
+	if _, err := s.Store.Put(ctx, key, &page); err != nil {
+		return "", fmt.Errorf("failed to write the data docs of %s: %w", v.ID, err)
+	}
+	list, err := s.Meta.ListValidations(ctx, metastore.ValidationFilter{Dataset: v.Dataset, Limit: 200})
+	if err != nil {
+		return key, err
+	}
+	entries := make([]datadocs.IndexEntry, len(list))
+	for i, e := range list {
+		entries[i] = datadocs.IndexEntry{ID: e.ID, Dataset: e.Dataset, Suite: e.Suite, StartedAt: e.StartedAt, Rows: e.Rows,
+			Success: e.Success, Score: e.Score, Href: e.ID + ".html"}
+	}
+	var index bytes.Buffer
+	if err := datadocs.RenderIndex(&index, entries); err != nil {
+		return key, err
+	}
+	if _, err := s.Store.Put(ctx, dir+"/index.html", &index); err != nil {
+		return key, fmt.Errorf("failed to write the data docs index of %s: %w", v.Dataset, err)
+	}
+	return key, nil
+}
+
+// Record stores a validation and its data docs; it returns the page's key.
+func (s *Service) Record(ctx context.Context, out Outcome) (string, error) {
+	if err := s.Meta.AddValidation(ctx, out.Validation); err != nil {
+		return "", err
+	}
+	return s.WriteDocs(ctx, out.Validation, out.SuiteFile)
 }
 
 func newID(t time.Time) string {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,6 +161,15 @@ func TestValidateDatasetRecordsGXResult(t *testing.T) {
 			got, err := l.meta.GetValidation(ctx, bad.ID)
 			require.NoError(t, err)
 			require.JSONEq(t, string(bad.Result), string(got.Result))
+
+			// Data docs beside the data: a page per validation and an index.
+			require.Equal(t, "raw/source=distrokid/_datadocs/earnings/"+bad.ID+".html", bad.Docs)
+			page := readAll(t, l.st, bad.Docs)
+			require.Contains(t, page, "expect_column_values_to_be_between")
+			require.Contains(t, page, "FAILED")
+			index := readAll(t, l.st, "raw/source=distrokid/_datadocs/earnings/index.html")
+			require.Contains(t, index, bad.ID+".html")
+			require.Contains(t, index, out.ID+".html")
 		})
 	}
 }
@@ -222,4 +232,14 @@ func TestValidateFiles(t *testing.T) {
 
 	_, err = l.svc.ValidateFile(ctx, filepath.Join(t.TempDir(), "x.json"), quality.Options{Suite: suite})
 	require.ErrorContains(t, err, "only .parquet and .csv files")
+}
+
+func readAll(t *testing.T, st storage.Store, key string) string {
+	t.Helper()
+	obj, err := st.Open(context.Background(), key)
+	require.NoError(t, err)
+	defer obj.Close()
+	data, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	return string(data)
 }

@@ -91,6 +91,23 @@ func RawFile(source string, t time.Time, stream, runID string, seq int) string {
 	return fmt.Sprintf("%s/%s-%s-%04d.zstd.parquet", RawPartition(source, t), stream, runID, seq)
 }
 
+// DataDocsDir is where a dataset's data docs (validation pages and their
+// index) live: beside its data, in a folder Hive readers skip, e.g.
+// raw/source=tiktok/_datadocs/videos for raw.tiktok.videos.
+func DataDocsDir(dataset string) string {
+	parts := strings.SplitN(dataset, ".", 3)
+	if len(parts) == 3 && parts[0] == "raw" {
+		return "raw/source=" + parts[1] + "/_datadocs/" + parts[2]
+	}
+	zone := parts[0]
+	switch zone {
+	case "staging", "curated":
+	default:
+		zone = "sandbox"
+	}
+	return zone + "/_datadocs/" + dataset
+}
+
 // Dataset names, as the metastore records them.
 func LandingDataset(source string) string     { return "landing." + source }
 func QuarantineDataset(source string) string  { return "quarantine." + source }
