@@ -355,6 +355,9 @@ func (r *runner) salvage(ctx context.Context, cause error) error {
 	}
 	r.order = r.order[:r.safe.payloads]
 	r.states = r.safe.states
+	if err := r.validateBatches(ctx); err != nil {
+		return fmt.Errorf("%w; validating what was read before the last checkpoint failed too: %v", cause, err)
+	}
 	if err := r.step(ctx, "commit", func() error { return r.commit(ctx) }); err != nil {
 		return fmt.Errorf("%w; keeping what was read before the last checkpoint failed too: %v", cause, err)
 	}

@@ -85,3 +85,23 @@ func TestSuitesWithoutValidatorAreANote(t *testing.T) {
 	require.Equal(t, metastore.RunSucceeded, res.Status)
 	require.Contains(t, strings.Join(res.Notes, "\n"), "not validated: raw.fixture.items have suites, but the validator plugin is not installed")
 }
+
+// What a failed run keeps is validated like any other payload.
+func TestKeptPayloadsOfAFailedRunAreValidated(t *testing.T) {
+	t.Parallel()
+	b := setup(t, backends[0])
+	ctx := context.Background()
+	_, err := b.p.Plugins.Install(ctx, plugintest.Build(t, "plugins/quality-ge/cmd/bedrot-validator-quality-ge"))
+	require.NoError(t, err)
+	suites := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(suites, "raw.fixture.items.json"), []byte(`[
+		{"expect_column_values_to_be_between": {"column": "id", "max_value": 999999}}]`), 0o644))
+	b.p.Quality = &quality.Service{Store: b.st, Meta: b.meta, Plugins: b.p.Plugins, SuitesDir: suites}
+	res, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"mode": "pages", "pages": "5", "rows": "10",
+		"fail_after": "3", "fail": "transient"}})
+	require.ErrorContains(t, err, "kept 3 payload(s) with 10 rows")
+	require.Equal(t, pipeline.StatusIngested, res.Payloads[0].Status)
+	require.Equal(t, pipeline.StatusQuarantined, res.Payloads[1].Status, "page 1's ids break the suite")
+	require.Equal(t, pipeline.StatusQuarantined, res.Payloads[2].Status)
+	require.Len(t, rawItems(t, b, "raw.fixture.items"), 10)
+}
