@@ -92,22 +92,26 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "bedrot",
 		Short: "BEDROT data lake: pull the label's sources into a lake through connector plugins",
-		Long: `bedrot pulls BEDROT's DistroKid earnings exports (and, through more connector
-plugins, Spotify and TikTok) into a data lake. Every original payload is kept
-byte for byte in landing/, typed immutable Parquet goes to raw/, and bad input
-is quarantined with the file, line and field that broke — never dropped.
+		Long: `bedrot pulls BEDROT's DistroKid earnings exports, Spotify (Web API and Spotify
+for Artists exports) and TikTok data into a data lake through connector
+plugins. Every original payload is kept byte for byte in landing/, typed
+immutable Parquet goes to raw/ once it meets its data contract and expectation
+suite, and bad input is quarantined with the file, line and field (or the
+validation result) that broke it — never dropped.
 
 The embedded default is a lake folder with a SQLite metastore inside it. In
 production point it at MinIO/S3 (storage.backend: s3) and PostgreSQL
 (database.url, or BEDROT_DATABASE_URL).
 
 Getting started:
-  make build                                   # bin/bedrot and bin/bedrot-source-*
+  make build                                   # bin/bedrot and the plugins bin/bedrot-<kind>-<name>
   bedrot init --lake ./lake                    # create the lake layout
   bedrot plugin install ./bin                  # install every plugin binary
   bedrot ingest distrokid examples/distrokid/*.tsv
+  bedrot run tiktok                            # a configured source (sources.tiktok.config)
   bedrot ls raw/                               # see the Parquet
-  bedrot runs                                  # run history
+  bedrot runs                                  # run history; bedrot runs RUN-ID says what to do on failure
+  bedrot quality results                       # validations, with their data docs
 
 Configuration is layered: defaults < bedrot.yaml (or --config, BEDROT_CONFIG)
 < BEDROT_* environment variables < flags. Keys map to variables by upper-casing
