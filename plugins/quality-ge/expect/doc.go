@@ -39,4 +39,17 @@
 //
 // Speed: expectations work on the column arrays directly, one closure per
 // batch and column, no allocation per row.
+//
+// Known differences from GX (Python):
+//   - regular expressions are Go's RE2: look-arounds and back-references
+//     are rejected when the suite is parsed, with a clear error;
+//   - expect_column_values_to_be_dateutil_parseable emulates
+//     python-dateutil for the common formats, not every one;
+//   - timestamps are reported as ISO strings without an offset, and
+//     be_of_type calls them datetime64;
+//   - NaN in a float column counts as missing, as in pandas;
+//   - row_condition is rejected rather than ignored, and
+//     unexpected_index_query / include_unexpected_rows are not produced;
+//   - unknown kwargs are an error (typos must not pass silently);
+//   - exception_traceback holds the error message, not a Python traceback.
 package expect
