@@ -597,7 +597,16 @@ func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error 
 	}
 	ps.key = r.uniqueLandingKey(zone.PayloadName(b.Name))
 	ps.result.Key = ps.key
-	if err := r.announce(ctx, ps.key); err != nil {
+	err := r.announce(ctx, ps.key)
+	if errors.Is(err, metastore.ErrKeyTaken) {
+		// This run reserved the folder, so the key is debris of a run
+		// killed so recently that its last announcement reached the
+		// metastore after this run swept: sweep again and retry.
+		if _, serr := r.p.Sweep(ctx); serr == nil {
+			err = r.announce(ctx, ps.key)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	ps.landing = newObjectWriter(ctx, r.p.Store, ps.key)
