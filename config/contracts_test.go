@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bedrot-label/bedrot/host/contract"
+	"github.com/bedrot-label/bedrot/host/identity"
 	"github.com/bedrot-label/bedrot/plugins/distrokid"
 	"github.com/bedrot-label/bedrot/plugins/spotify"
 	"github.com/bedrot-label/bedrot/plugins/tiktok"
@@ -35,4 +36,13 @@ func TestShippedContractsMatchTheirStreams(t *testing.T) {
 		require.Equal(t, s.PrimaryKey, c.PrimaryKey, ds)
 		require.Equal(t, contract.Evolve, c.Policy, ds)
 	}
+}
+
+// The shipped identity overrides file loads.
+func TestShippedIdentityOverridesLoad(t *testing.T) {
+	t.Parallel()
+	require.FileExists(t, "identity_overrides.yaml")
+	o, err := identity.LoadOverrides("identity_overrides.yaml")
+	require.NoError(t, err)
+	require.Empty(t, o, "no overrides until the label needs one")
 }
