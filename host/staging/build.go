@@ -1,0 +1,520 @@
+package staging
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/sqlengine"
+	"github.com/bedrot-label/bedrot/host/storage"
+)
+
+// StateSource is the source name under which staging keeps its stream
+// states in the metastore: one per partition ("<dataset>/year=YYYY") and
+// one index of the raw files' years ("<dataset>/_inputs").
+const StateSource = "staging"
+
+// Deps is what a build works with.
+type Deps struct {
+	// Store and Meta are the lake's object store and metastore (required).
+	Store storage.Store
+	Meta  metastore.Store
+	// Engine reads the raw files (through its S3 cache on object stores).
+	// When nil, one is made from Store and Meta with CacheDir.
+	Engine *sqlengine.Engine
+	// CacheDir is the S3 file cache of the engine made when Engine is nil
+	// (the sqlengine default when empty).
+	CacheDir string
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+}
+
+// Options say what to build.
+type Options struct {
+	// Domains to build; all (royalties) when empty.
+	Domains []string
+	// StoreAliases is an optional YAML file of store aliases added to the
+	// built-in table (store_aliases.yaml); its entries win.
+	StoreAliases string
+	// TempDir holds the files DuckDB writes before they are uploaded;
+	// os.TempDir() when empty.
+	TempDir string
+}
+
+// Partition actions.
+const (
+	// Rebuilt: the partition's inputs changed; a new file replaced it.
+	Rebuilt = "rebuilt"
+	// Skipped: its inputs are those of the last build; nothing was written.
+	Skipped = "skipped"
+	// Emptied: no input row falls in it any more; its file left the manifest.
+	Emptied = "emptied"
+)
+
+// PartitionResult says what a build did with one partition.
+type PartitionResult struct {
+	Dataset   string // e.g. "staging.royalties.earnings"
+	Partition string // e.g. "year=2025"
+	Action    string // Rebuilt, Skipped or Emptied
+	// Key, Rows, Size and SHA256 describe the partition's file after the
+	// build (the existing one when skipped; empty when emptied).
+	Key    string
+	Rows   int64
+	Size   int64
+	SHA256 string
+	// Inputs are the keys of the raw files that feed the partition.
+	Inputs []string
+	// Fingerprint identifies the inputs and the build's rules.
+	Fingerprint string
+}
+
+// Result is what Build did.
+type Result struct {
+	// RunID is the run recorded in the metastore ("staging-…").
+	RunID      string
+	Partitions []PartitionResult
+	// Rebuilt, Skipped and Emptied count partitions by action.
+	Rebuilt, Skipped, Emptied int
+	// Rows is the number of rows written (in rebuilt partitions).
+	Rows int64
+	// Files are the keys of the files written.
+	Files []string
+}
+
+// partitionState is the stream state of one partition.
+type partitionState struct {
+	Fingerprint string   `json:"fingerprint"`
+	Version     string   `json:"version"`
+	Inputs      []string `json:"inputs"`
+	Key         string   `json:"key,omitempty"`
+	Rows        int64    `json:"rows"`
+}
+
+// inputIndex is the stream state that remembers the sale years of every raw
+// file already read, so that a build reads only new raw files to place them.
+type inputIndex struct {
+	Files map[string]indexedFile `json:"files"`
+}
+
+type indexedFile struct {
+	SHA256 string `json:"sha256"`
+	Years  []int  `json:"years"`
+}
+
+// Build brings the staging datasets of opts.Domains up to date with the raw
+// zone: partitions whose inputs changed are rebuilt and committed in one
+// metastore transaction; the others are left as they are.
+func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
+	var res Result
+	if deps.Store == nil || deps.Meta == nil {
+		return res, errors.New("staging: a store and a metastore are required")
+	}
+	domains := opts.Domains
+	if len(domains) == 0 {
+		domains = []string{RoyaltiesDomain}
+	}
+	for _, d := range domains {
+		if d != RoyaltiesDomain {
+			return res, fmt.Errorf("staging: unknown domain %q (known: %s)", d, RoyaltiesDomain)
+		}
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	engine := deps.Engine
+	if engine == nil {
+		var err error
+		if engine, err = sqlengine.New(sqlengine.Options{Store: deps.Store, Meta: deps.Meta, CacheDir: deps.CacheDir, TempDir: opts.TempDir}); err != nil {
+			return res, err
+		}
+	}
+	aliases, err := loadAliases(opts.StoreAliases)
+	if err != nil {
+		return res, err
+	}
+
+	start := time.Now().UTC()
+	res.RunID = newRunID(start)
+	unlock, err := deps.Meta.LockRun(ctx, res.RunID)
+	if err != nil {
+		return res, fmt.Errorf("failed to lock staging run: %w", err)
+	}
+	defer unlock()
+	if err := deps.Meta.CreateRun(ctx, metastore.Run{ID: res.RunID, Source: StateSource, Kind: "staging", StartedAt: start, Owner: owner()}); err != nil {
+		return res, fmt.Errorf("failed to record staging run: %w", err)
+	}
+	b := &builder{deps: deps, opts: opts, engine: engine, aliases: aliases, log: log.With("run", res.RunID), res: &res}
+	runErr := b.royalties(ctx)
+	status, errText := metastore.RunSucceeded, ""
+	if runErr != nil {
+		status, errText = metastore.RunFailed, runErr.Error()
+	}
+	stats, _ := json.Marshal(map[string]any{"rebuilt": res.Rebuilt, "skipped": res.Skipped, "emptied": res.Emptied, "rows": res.Rows, "files": res.Files})
+	if ferr := deps.Meta.FinishRun(context.WithoutCancel(ctx), res.RunID, status, errText, stats); ferr != nil && runErr == nil {
+		runErr = fmt.Errorf("failed to record the end of staging run %s: %w", res.RunID, ferr)
+	}
+	return res, runErr
+}
+
+type builder struct {
+	deps    Deps
+	opts    Options
+	engine  *sqlengine.Engine
+	aliases *storeAliases
+	log     *slog.Logger
+	res     *Result
+}
+
+// royalties builds staging.royalties.earnings.
+func (b *builder) royalties(ctx context.Context) error {
+	ds := RoyaltiesDataset
+	meta := b.deps.Meta
+	raw, err := meta.ListFiles(ctx, RoyaltiesInput)
+	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
+		return fmt.Errorf("failed to list the files of %s: %w", RoyaltiesInput, err)
+	}
+	rawByKey := make(map[string]metastore.File, len(raw))
+	for _, f := range raw {
+		rawByKey[f.Key] = f
+	}
+	states, err := meta.States(ctx, StateSource)
+	if err != nil {
+		return fmt.Errorf("failed to read the staging states: %w", err)
+	}
+
+	// Place every raw file in the years of its sale months, reading only
+	// those the index does not know yet.
+	indexStream := ds + "/_inputs"
+	var index inputIndex
+	if st, ok := states[indexStream]; ok && len(st.State) > 0 {
+		if err := json.Unmarshal(st.State, &index); err != nil {
+			return fmt.Errorf("the staging state %s/%s is damaged (%v); delete that stream state to rebuild the dataset", StateSource, indexStream, err)
+		}
+	}
+	if index.Files == nil {
+		index.Files = map[string]indexedFile{}
+	}
+	indexChanged := false
+	for k, f := range index.Files {
+		if rf, ok := rawByKey[k]; !ok || rf.SHA256 != f.SHA256 {
+			delete(index.Files, k)
+			indexChanged = true
+		}
+	}
+	var unknown []metastore.File
+	for _, f := range raw {
+		if _, ok := index.Files[f.Key]; !ok {
+			unknown = append(unknown, f)
+		}
+	}
+	if len(unknown) > 0 {
+		years, err := b.readYears(ctx, unknown)
+		if err != nil {
+			return err
+		}
+		for _, f := range unknown {
+			index.Files[f.Key] = indexedFile{SHA256: f.SHA256, Years: years[f.Key]}
+		}
+		indexChanged = true
+	}
+
+	// Each year's inputs and fingerprint, against the last build's.
+	inputs := map[int][]metastore.File{}
+	for _, f := range raw {
+		for _, y := range index.Files[f.Key].Years {
+			inputs[y] = append(inputs[y], f)
+		}
+	}
+	years := map[int]bool{}
+	for y := range inputs {
+		years[y] = true
+	}
+	prev := map[int]partitionState{}
+	prefix := ds + "/year="
+	for stream, st := range states {
+		ys, ok := strings.CutPrefix(stream, prefix)
+		if !ok {
+			continue
+		}
+		y, err := strconv.Atoi(ys)
+		var ps partitionState
+		if err == nil {
+			err = json.Unmarshal(st.State, &ps)
+		}
+		if err != nil {
+			return fmt.Errorf("the staging state %s/%s is damaged (%v); delete that stream state to rebuild the partition", StateSource, stream, err)
+		}
+		prev[y] = ps
+		if ps.Key != "" || len(ps.Inputs) > 0 {
+			years[y] = true
+		}
+	}
+	var todo []int
+	parts := map[int]*PartitionResult{}
+	for _, y := range slices.Sorted(maps.Keys(years)) {
+		in := inputs[y]
+		sort.Slice(in, func(i, j int) bool { return in[i].Key < in[j].Key })
+		pr := &PartitionResult{Dataset: ds, Partition: fmt.Sprintf("year=%04d", y), Fingerprint: b.fingerprint(in)}
+		for _, f := range in {
+			pr.Inputs = append(pr.Inputs, f.Key)
+		}
+		parts[y] = pr
+		if p, ok := prev[y]; ok && p.Fingerprint == pr.Fingerprint {
+			pr.Action = Skipped
+			continue
+		}
+		todo = append(todo, y)
+	}
+
+	var commit metastore.Commit
+	commit.RunID = b.res.RunID
+	commit.Replace = true
+	commit.Fenced = true
+	if len(todo) > 0 {
+		if err := b.rebuild(ctx, todo, inputs, parts, &commit); err != nil {
+			return err
+		}
+	}
+	if indexChanged {
+		state, _ := json.Marshal(index)
+		commit.States = append(commit.States, metastore.StreamState{Source: StateSource, Stream: indexStream, State: state})
+	}
+
+	// Skipped partitions report their current file.
+	current, err := meta.ListFiles(ctx, ds)
+	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
+		return fmt.Errorf("failed to list the files of %s: %w", ds, err)
+	}
+	for _, y := range slices.Sorted(maps.Keys(parts)) {
+		pr := parts[y]
+		if pr.Action == Skipped {
+			for _, f := range current {
+				if f.BatchID == pr.Partition {
+					pr.Key, pr.Rows, pr.Size, pr.SHA256 = f.Key, f.Rows, f.Size, f.SHA256
+				}
+			}
+			b.res.Skipped++
+		}
+	}
+
+	if len(commit.Batches) > 0 || len(commit.States) > 0 {
+		replaced, err := meta.Commit(ctx, commit)
+		if err != nil {
+			b.discard(ctx, commit.Files)
+			return fmt.Errorf("failed to commit %s: %w", ds, err)
+		}
+		for _, f := range replaced {
+			if err := b.deps.Store.Delete(ctx, f.Key); err != nil {
+				b.log.Warn("failed to delete a replaced staging file", "key", f.Key, "error", err)
+			}
+		}
+	}
+	for _, y := range slices.Sorted(maps.Keys(parts)) {
+		b.res.Partitions = append(b.res.Partitions, *parts[y])
+	}
+	return nil
+}
+
+// readYears returns the sale years of each file.
+func (b *builder) readYears(ctx context.Context, files []metastore.File) (map[string][]int, error) {
+	dir, err := os.MkdirTemp(b.opts.TempDir, "bedrot-staging-")
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a staging work folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	w, err := b.engine.Workspace(ctx, files, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	byPath := map[string]string{}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = w.Path(f.Key)
+		byPath[paths[i]] = f.Key
+	}
+	rows, err := w.Conn().QueryContext(ctx, yearsSQL(paths))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the sale months of %d files of %s: %w", len(files), RoyaltiesInput, err)
+	}
+	defer rows.Close()
+	out := map[string][]int{}
+	for rows.Next() {
+		var path string
+		var year int
+		if err := rows.Scan(&path, &year); err != nil {
+			return nil, fmt.Errorf("failed to read the sale months of %s: %w", RoyaltiesInput, err)
+		}
+		out[byPath[path]] = append(out[byPath[path]], year)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read the sale months of %s: %w", RoyaltiesInput, err)
+	}
+	return out, nil
+}
+
+// fingerprint identifies a partition's inputs and the rules that build it.
+func (b *builder) fingerprint(in []metastore.File) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\naliases %s\n", RoyaltiesVersion, b.aliases.hash)
+	for _, f := range in {
+		fmt.Fprintf(h, "%s %s\n", f.Key, strings.ToLower(f.SHA256))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// rebuild writes the partitions of years, uploads their files and adds them
+// and their states to commit.
+func (b *builder) rebuild(ctx context.Context, years []int, inputs map[int][]metastore.File, parts map[int]*PartitionResult, commit *metastore.Commit) (err error) {
+	ds := RoyaltiesDataset
+	var files []metastore.File
+	seen := map[string]bool{}
+	for _, y := range years {
+		for _, f := range inputs[y] {
+			if !seen[f.Key] {
+				seen[f.Key] = true
+				files = append(files, f)
+			}
+		}
+	}
+	dir, err := os.MkdirTemp(b.opts.TempDir, "bedrot-staging-")
+	if err != nil {
+		return fmt.Errorf("failed to create a staging work folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	w, err := b.engine.Workspace(ctx, files, dir)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	conn := w.Conn()
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE inputs (path VARCHAR, batch VARCHAR)"); err != nil {
+		return fmt.Errorf("failed to prepare the staging build: %w", err)
+	}
+	for _, f := range files {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO inputs VALUES (?, ?)", w.Path(f.Key), cmp.Or(f.BatchID, f.SHA256)); err != nil {
+			return fmt.Errorf("failed to prepare the staging build: %w", err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE aliases (alias VARCHAR PRIMARY KEY, store VARCHAR)"); err != nil {
+		return fmt.Errorf("failed to prepare the staging build: %w", err)
+	}
+	for k, v := range b.aliases.canon {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO aliases VALUES (?, ?)", k, v); err != nil {
+			return fmt.Errorf("failed to load the store aliases: %w", err)
+		}
+	}
+
+	var written []metastore.File
+	defer func() {
+		if err != nil {
+			b.discard(context.WithoutCancel(ctx), written)
+		}
+	}()
+	for _, y := range years {
+		pr := parts[y]
+		paths := make([]string, len(inputs[y]))
+		for i, f := range inputs[y] {
+			paths[i] = w.Path(f.Key)
+		}
+		commit.Batches = append(commit.Batches, metastore.Batch{Dataset: ds, ID: pr.Partition})
+		state := partitionState{Fingerprint: pr.Fingerprint, Version: RoyaltiesVersion, Inputs: pr.Inputs}
+		if len(paths) == 0 {
+			pr.Action = Emptied
+			b.res.Emptied++
+		} else {
+			local := filepath.Join(dir, pr.Partition+".parquet")
+			q := "COPY (" + royaltiesSQL(paths, y) + ") TO " + sqlengine.QuoteString(local) + " (FORMAT parquet, COMPRESSION zstd)"
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("failed to build %s %s from %d raw files: %w", ds, pr.Partition, len(paths), err)
+			}
+			var rows int64
+			if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+sqlengine.QuoteString(local)+")").Scan(&rows); err != nil {
+				return fmt.Errorf("failed to read back %s %s: %w", ds, pr.Partition, err)
+			}
+			key := fmt.Sprintf("staging/domain=%s/%s/%s-%s.parquet", RoyaltiesDomain, pr.Partition, royaltiesFileName, b.res.RunID)
+			f, err := b.upload(ctx, local, key)
+			if err != nil {
+				return err
+			}
+			f.Dataset, f.Rows, f.BatchID = ds, rows, pr.Partition
+			f.Meta, _ = json.Marshal(map[string]any{"inputs": pr.Inputs, "fingerprint": pr.Fingerprint, "version": RoyaltiesVersion})
+			written = append(written, f)
+			commit.Batches[len(commit.Batches)-1].Rows = rows
+			commit.Files = append(commit.Files, f)
+			pr.Action, pr.Key, pr.Rows, pr.Size, pr.SHA256 = Rebuilt, key, rows, f.Size, f.SHA256
+			state.Key, state.Rows = key, rows
+			b.res.Rebuilt++
+			b.res.Rows += rows
+			b.res.Files = append(b.res.Files, key)
+			b.log.Info("staging partition rebuilt", "dataset", ds, "partition", pr.Partition, "rows", rows, "inputs", len(paths))
+		}
+		st, _ := json.Marshal(state)
+		commit.States = append(commit.States, metastore.StreamState{Source: StateSource, Stream: ds + "/" + pr.Partition, State: st})
+	}
+	return nil
+}
+
+// upload announces key as pending for the run and stores the local file
+// under it.
+func (b *builder) upload(ctx context.Context, local, key string) (metastore.File, error) {
+	if err := b.deps.Meta.AddPending(ctx, b.res.RunID, key); err != nil {
+		return metastore.File{}, fmt.Errorf("failed to announce %s: %w", key, err)
+	}
+	fh, err := os.Open(local)
+	if err != nil {
+		return metastore.File{}, fmt.Errorf("failed to open the built file for %s: %w", key, err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := b.deps.Store.Put(ctx, key, io.TeeReader(fh, h))
+	if err != nil {
+		return metastore.File{}, fmt.Errorf("failed to upload %s to %s: %w", key, b.deps.Store.Location(), err)
+	}
+	return metastore.File{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// discard deletes files a failed build uploaded and forgets them. On an
+// unknown commit outcome the files are left for the sweeper, which deletes
+// them only if no manifest lists them.
+func (b *builder) discard(ctx context.Context, files []metastore.File) {
+	for _, f := range files {
+		if listed, err := b.deps.Meta.FileListed(ctx, f.Key); err != nil || listed {
+			continue
+		}
+		if err := b.deps.Store.Delete(ctx, f.Key); err != nil {
+			b.log.Warn("failed to delete an uncommitted staging file; the sweeper will", "key", f.Key, "error", err)
+			continue
+		}
+		_ = b.deps.Meta.DropPending(ctx, f.Key)
+	}
+}
+
+func newRunID(t time.Time) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return "staging-" + t.Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
+}
+
+// owner identifies this process as a run's owner, as the pipeline does.
+func owner() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", h, os.Getpid())
+}
