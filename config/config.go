@@ -39,6 +39,7 @@ type Config struct {
 	Log      LogConfig      `koanf:"log" json:"log"`
 	Secrets  SecretsConfig  `koanf:"secrets" json:"secrets"`
 	Quality  QualityConfig  `koanf:"quality" json:"quality"`
+	Curated  CuratedConfig  `koanf:"curated" json:"curated"`
 	// Sources holds each source's plugin configuration, by source name.
 	Sources map[string]SourceConfig `koanf:"sources" json:"sources"`
 }
@@ -104,6 +105,17 @@ type QualityConfig struct {
 	ContractsDir string `koanf:"contracts_dir" json:"contracts_dir"`
 }
 
+// CuratedConfig configures the marts and their publication for BI.
+type CuratedConfig struct {
+	// MartsDir holds the marts' SQL files (default config/marts).
+	MartsDir string `koanf:"marts_dir" json:"marts_dir"`
+	// AnalyticsURL is the PostgreSQL database marts are published to
+	// (default database.url).
+	AnalyticsURL string `koanf:"analytics_url" json:"analytics_url"`
+	// AnalyticsSchema is the schema BI tools read (default analytics).
+	AnalyticsSchema string `koanf:"analytics_schema" json:"analytics_schema"`
+}
+
 // LogConfig configures the host's own logs (on stderr).
 type LogConfig struct {
 	Level  string `koanf:"level" json:"level"`
@@ -126,6 +138,7 @@ func Default() Config {
 		Plugins: PluginsConfig{LogLevel: "warn", IdleTimeout: 2 * time.Minute},
 		Log:     LogConfig{Level: "error", Format: "text"},
 		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge", ContractsDir: "config/contracts"},
+		Curated: CuratedConfig{MartsDir: "config/marts", AnalyticsSchema: "analytics"},
 	}
 }
 
@@ -216,6 +229,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"log.level": def.Log.Level, "log.format": def.Log.Format,
 		"secrets.key": "", "secrets.key_path": "",
 		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator, "quality.contracts_dir": def.Quality.ContractsDir,
+		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,
 	}, "."), nil)
 	environ := opts.Environ
 	if environ == nil {

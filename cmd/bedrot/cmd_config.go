@@ -49,6 +49,7 @@ func redacted(cfg config.Config) config.Config {
 	cfg.Storage.S3.SecretKey = hide(cfg.Storage.S3.SecretKey)
 	cfg.Secrets.Key = hide(cfg.Secrets.Key)
 	cfg.Database.URL = redactURL(cfg.Database.URL)
+	cfg.Curated.AnalyticsURL = redactURL(cfg.Curated.AnalyticsURL)
 	sources := map[string]config.SourceConfig{}
 	for name, sc := range cfg.Sources {
 		c := map[string]string{}

@@ -156,7 +156,7 @@ _file reads its value from that file (for secrets).
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file, and of its plugins to FILE.plugin (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
-		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g))
+		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g))
 	return root
 }
 

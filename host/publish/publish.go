@@ -47,6 +47,9 @@ type Table struct {
 	ForeignKeys []ForeignKey
 	// View is the stable view's name (default v_<Name without fact_/dim_>).
 	View string
+	// Files, when set, are the files to load instead of Dataset's manifest
+	// (a mart's newest version, say).
+	Files []metastore.File
 }
 
 // Options configure a publication.
@@ -132,9 +135,13 @@ func pgType(f sdk.Field) string {
 
 func loadTable(ctx context.Context, conn *pgx.Conn, st storage.Store, meta metastore.Store, schema, load string, t Table) (TableResult, error) {
 	res := TableResult{Name: t.Name, View: viewName(t)}
-	files, err := meta.ListFiles(ctx, t.Dataset)
-	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
-		return res, err
+	files := t.Files
+	if files == nil {
+		var err error
+		files, err = meta.ListFiles(ctx, t.Dataset)
+		if err != nil && !errors.Is(err, metastore.ErrNotFound) {
+			return res, err
+		}
 	}
 	if len(files) == 0 {
 		return res, fmt.Errorf("dataset %s has no files", t.Dataset)
@@ -265,7 +272,19 @@ func swap(ctx context.Context, conn *pgx.Conn, opts Options, tables []Table, suf
 			return err
 		}
 		if len(t.PrimaryKey) > 0 {
-			if _, err := tx.Exec(ctx, `ALTER TABLE `+id(t.Name)+` ADD PRIMARY KEY (`+cols(t.PrimaryKey)+`)`); err != nil {
+			// A key with nullable columns (a track without ISRC) cannot be a
+			// PRIMARY KEY in PostgreSQL: it becomes a unique key on which two
+			// NULLs are equal.
+			var nullable bool
+			if err := tx.QueryRow(ctx, `SELECT bool_or(is_nullable = 'YES') FROM information_schema.columns
+				WHERE table_schema = $1 AND table_name = $2 AND column_name = ANY($3)`, opts.Schema, t.Name, t.PrimaryKey).Scan(&nullable); err != nil {
+				return err
+			}
+			q := `ALTER TABLE ` + id(t.Name) + ` ADD PRIMARY KEY (` + cols(t.PrimaryKey) + `)`
+			if nullable {
+				q = `ALTER TABLE ` + id(t.Name) + ` ADD UNIQUE NULLS NOT DISTINCT (` + cols(t.PrimaryKey) + `)`
+			}
+			if _, err := tx.Exec(ctx, q); err != nil {
 				return fmt.Errorf("primary key of %s (%s): %w", t.Name, strings.Join(t.PrimaryKey, ", "), err)
 			}
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -144,6 +146,31 @@ func (e *Engine) Datasets(ctx context.Context) ([]Dataset, error) {
 		tables[strings.ToLower(table)]++
 		out = append(out, Dataset{Name: name, Zone: parts[0], Table: table, Files: files})
 	}
+	// A mart's versions are curated.<mart>.v<X>_<Y>; curated.<mart> names
+	// the newest, so that readers follow new versions.
+	newest := map[string]Dataset{}
+	var order []string
+	for _, d := range out {
+		m := martVersion.FindStringSubmatch(d.Name)
+		if m == nil {
+			continue
+		}
+		prev, ok := newest[m[1]]
+		if !ok {
+			order = append(order, m[1])
+		}
+		if !ok || versionAfter(d.Name, prev.Name) {
+			newest[m[1]] = d
+		}
+	}
+	for _, mart := range order {
+		name := "curated." + mart
+		if _, taken := tables[strings.ToLower(name)]; taken || slices.Contains(names, name) {
+			continue
+		}
+		tables[strings.ToLower(name)]++
+		out = append(out, Dataset{Name: name, Zone: "curated", Table: name, Files: newest[mart].Files})
+	}
 	for i := range out {
 		if tables[strings.ToLower(out[i].Table)] > 1 {
 			out[i].Table = ""
@@ -151,6 +178,21 @@ func (e *Engine) Datasets(ctx context.Context) ([]Dataset, error) {
 	}
 	slices.SortFunc(out, func(a, b Dataset) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+var martVersion = regexp.MustCompile(`^curated\.([a-z][a-z0-9_]*)\.v(\d+)_(\d+)$`)
+
+// versionAfter reports whether mart dataset a is a newer version than b.
+func versionAfter(a, b string) bool {
+	ma, mb := martVersion.FindStringSubmatch(a), martVersion.FindStringSubmatch(b)
+	x, _ := strconv.Atoi(ma[2])
+	y, _ := strconv.Atoi(mb[2])
+	if x != y {
+		return x > y
+	}
+	x, _ = strconv.Atoi(ma[3])
+	y, _ = strconv.Atoi(mb[3])
+	return x > y
 }
 
 // Stats describe what a query read.

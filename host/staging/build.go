@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,7 @@ type Deps struct {
 
 // Options say what to build.
 type Options struct {
-	// Domains to build; all (royalties) when empty.
+	// Domains to build (see DomainNames); all when empty.
 	Domains []string
 	// StoreAliases is an optional YAML file of store aliases added to the
 	// built-in table (store_aliases.yaml); its entries win.
@@ -117,21 +118,86 @@ type indexedFile struct {
 	Years  []int  `json:"years"`
 }
 
+// input is a raw dataset a staging dataset reads.
+type input struct {
+	// dataset is the raw dataset, e.g. "raw.tiktok.videos".
+	dataset string
+	// year is the SQL expression, over the raw columns, of the partition
+	// year a row belongs to.
+	year string
+}
+
+// dataset is one staging dataset: a pluggable unit of a domain, saying what
+// it is built from and how.
+type dataset struct {
+	// name is the dataset, e.g. "staging.royalties.earnings".
+	name string
+	// domain is its staging domain (staging/domain=<domain>/...).
+	domain string
+	// file starts the names of its files (<file>-<run>.parquet).
+	file string
+	// version is the version of the build's rules; it is part of every
+	// partition's fingerprint, so changing it rebuilds every partition.
+	version string
+	// inputs are the raw datasets it reads.
+	inputs []input
+	// lookback makes a partition depend on every input file with a row in
+	// its year or any earlier one (a day's difference needs the snapshot
+	// before it, which may lie in an earlier year); otherwise a partition
+	// depends on the files with a row in its year only.
+	lookback bool
+	// ordered says the build depends on the ingest order of the input
+	// files (the newest export wins), so the fingerprint includes it.
+	ordered bool
+	// rules, when set, returns more text that identifies the build's rules
+	// (e.g. the hash of the alias table), hashed into the fingerprint.
+	rules func(b *builder) string
+	// prepare, when set, creates the tables the query needs besides
+	// inputs(path, batch, dataset, seq).
+	prepare func(ctx context.Context, b *builder, conn *sql.Conn) error
+	// query returns the SELECT that builds one year from the local paths
+	// of the input files, by raw dataset (a raw dataset without files has
+	// no entry).
+	query func(paths map[string][]string, year int) string
+}
+
+// domains are the staging domains and their datasets, in build order.
+var domains = []struct {
+	name     string
+	datasets []*dataset
+}{
+	{RoyaltiesDomain, []*dataset{royaltiesEarnings}},
+	{StreamingDomain, streamingDatasets},
+}
+
+// DomainNames returns the known staging domains in build order.
+func DomainNames() []string {
+	names := make([]string, len(domains))
+	for i, d := range domains {
+		names[i] = d.name
+	}
+	return names
+}
+
 // Build brings the staging datasets of opts.Domains up to date with the raw
 // zone: partitions whose inputs changed are rebuilt and committed in one
-// metastore transaction; the others are left as they are.
+// metastore transaction per dataset; the others are left as they are.
 func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
 	var res Result
 	if deps.Store == nil || deps.Meta == nil {
 		return res, errors.New("staging: a store and a metastore are required")
 	}
-	domains := opts.Domains
-	if len(domains) == 0 {
-		domains = []string{RoyaltiesDomain}
+	var todo []*dataset
+	want := map[string]bool{}
+	for _, d := range opts.Domains {
+		if !slices.Contains(DomainNames(), d) {
+			return res, fmt.Errorf("staging: unknown domain %q (known: %s)", d, strings.Join(DomainNames(), ", "))
+		}
+		want[d] = true
 	}
 	for _, d := range domains {
-		if d != RoyaltiesDomain {
-			return res, fmt.Errorf("staging: unknown domain %q (known: %s)", d, RoyaltiesDomain)
+		if len(want) == 0 || want[d.name] {
+			todo = append(todo, d.datasets...)
 		}
 	}
 	log := deps.Logger
@@ -161,7 +227,12 @@ func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
 		return res, fmt.Errorf("failed to record staging run: %w", err)
 	}
 	b := &builder{deps: deps, opts: opts, engine: engine, aliases: aliases, log: log.With("run", res.RunID), res: &res}
-	runErr := b.royalties(ctx)
+	var runErr error
+	for _, ds := range todo {
+		if runErr = b.build(ctx, ds); runErr != nil {
+			break
+		}
+	}
 	status, errText := metastore.RunSucceeded, ""
 	if runErr != nil {
 		status, errText = metastore.RunFailed, runErr.Error()
@@ -182,16 +253,35 @@ type builder struct {
 	res     *Result
 }
 
-// royalties builds staging.royalties.earnings.
-func (b *builder) royalties(ctx context.Context) error {
-	ds := RoyaltiesDataset
+// rawFile is an input file with the raw dataset it belongs to and its place
+// in the ingest order of all the dataset's input files.
+type rawFile struct {
+	metastore.File
+	input int // index in dataset.inputs
+	seq   int // 0 for the file committed first
+}
+
+// build brings one staging dataset up to date.
+func (b *builder) build(ctx context.Context, ds *dataset) error {
 	meta := b.deps.Meta
-	raw, err := meta.ListFiles(ctx, RoyaltiesInput)
-	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
-		return fmt.Errorf("failed to list the files of %s: %w", RoyaltiesInput, err)
+	var raw []*rawFile
+	for i, in := range ds.inputs {
+		files, err := meta.ListFiles(ctx, in.dataset)
+		if err != nil && !errors.Is(err, metastore.ErrNotFound) {
+			return fmt.Errorf("failed to list the files of %s: %w", in.dataset, err)
+		}
+		for _, f := range files {
+			raw = append(raw, &rawFile{File: f, input: i})
+		}
 	}
-	rawByKey := make(map[string]metastore.File, len(raw))
-	for _, f := range raw {
+	// Ingest order: the time each file was committed, then its key (the
+	// pipeline numbers a run's files in the order it writes them).
+	slices.SortStableFunc(raw, func(x, y *rawFile) int {
+		return cmp.Or(x.AddedAt.Compare(y.AddedAt), cmp.Compare(x.Key, y.Key))
+	})
+	rawByKey := make(map[string]*rawFile, len(raw))
+	for i, f := range raw {
+		f.seq = i
 		rawByKey[f.Key] = f
 	}
 	states, err := meta.States(ctx, StateSource)
@@ -199,9 +289,9 @@ func (b *builder) royalties(ctx context.Context) error {
 		return fmt.Errorf("failed to read the staging states: %w", err)
 	}
 
-	// Place every raw file in the years of its sale months, reading only
-	// those the index does not know yet.
-	indexStream := ds + "/_inputs"
+	// Place every raw file in the years of its rows, reading only those
+	// the index does not know yet.
+	indexStream := ds.name + "/_inputs"
 	var index inputIndex
 	if st, ok := states[indexStream]; ok && len(st.State) > 0 {
 		if err := json.Unmarshal(st.State, &index); err != nil {
@@ -218,14 +308,14 @@ func (b *builder) royalties(ctx context.Context) error {
 			indexChanged = true
 		}
 	}
-	var unknown []metastore.File
+	var unknown []*rawFile
 	for _, f := range raw {
 		if _, ok := index.Files[f.Key]; !ok {
 			unknown = append(unknown, f)
 		}
 	}
 	if len(unknown) > 0 {
-		years, err := b.readYears(ctx, unknown)
+		years, err := b.readYears(ctx, ds, unknown)
 		if err != nil {
 			return err
 		}
@@ -236,18 +326,25 @@ func (b *builder) royalties(ctx context.Context) error {
 	}
 
 	// Each year's inputs and fingerprint, against the last build's.
-	inputs := map[int][]metastore.File{}
+	years := map[int]bool{}
 	for _, f := range raw {
 		for _, y := range index.Files[f.Key].Years {
-			inputs[y] = append(inputs[y], f)
+			years[y] = true
 		}
 	}
-	years := map[int]bool{}
-	for y := range inputs {
-		years[y] = true
+	inputs := map[int][]*rawFile{}
+	for y := range years {
+		for _, f := range raw {
+			for _, fy := range index.Files[f.Key].Years {
+				if fy == y || (ds.lookback && fy < y) {
+					inputs[y] = append(inputs[y], f)
+					break
+				}
+			}
+		}
 	}
 	prev := map[int]partitionState{}
-	prefix := ds + "/year="
+	prefix := ds.name + "/year="
 	for stream, st := range states {
 		ys, ok := strings.CutPrefix(stream, prefix)
 		if !ok {
@@ -270,11 +367,11 @@ func (b *builder) royalties(ctx context.Context) error {
 	parts := map[int]*PartitionResult{}
 	for _, y := range slices.Sorted(maps.Keys(years)) {
 		in := inputs[y]
-		sort.Slice(in, func(i, j int) bool { return in[i].Key < in[j].Key })
-		pr := &PartitionResult{Dataset: ds, Partition: fmt.Sprintf("year=%04d", y), Fingerprint: b.fingerprint(in)}
+		pr := &PartitionResult{Dataset: ds.name, Partition: fmt.Sprintf("year=%04d", y), Fingerprint: b.fingerprint(ds, in)}
 		for _, f := range in {
 			pr.Inputs = append(pr.Inputs, f.Key)
 		}
+		sort.Strings(pr.Inputs)
 		parts[y] = pr
 		if p, ok := prev[y]; ok && p.Fingerprint == pr.Fingerprint {
 			pr.Action = Skipped
@@ -288,7 +385,7 @@ func (b *builder) royalties(ctx context.Context) error {
 	commit.Replace = true
 	commit.Fenced = true
 	if len(todo) > 0 {
-		if err := b.rebuild(ctx, todo, inputs, parts, &commit); err != nil {
+		if err := b.rebuild(ctx, ds, todo, inputs, parts, &commit); err != nil {
 			return err
 		}
 	}
@@ -298,9 +395,9 @@ func (b *builder) royalties(ctx context.Context) error {
 	}
 
 	// Skipped partitions report their current file.
-	current, err := meta.ListFiles(ctx, ds)
+	current, err := meta.ListFiles(ctx, ds.name)
 	if err != nil && !errors.Is(err, metastore.ErrNotFound) {
-		return fmt.Errorf("failed to list the files of %s: %w", ds, err)
+		return fmt.Errorf("failed to list the files of %s: %w", ds.name, err)
 	}
 	for _, y := range slices.Sorted(maps.Keys(parts)) {
 		pr := parts[y]
@@ -318,7 +415,7 @@ func (b *builder) royalties(ctx context.Context) error {
 		replaced, err := meta.Commit(ctx, commit)
 		if err != nil {
 			b.discard(ctx, commit.Files)
-			return fmt.Errorf("failed to commit %s: %w", ds, err)
+			return fmt.Errorf("failed to commit %s: %w", ds.name, err)
 		}
 		for _, f := range replaced {
 			if err := b.deps.Store.Delete(ctx, f.Key); err != nil {
@@ -332,59 +429,105 @@ func (b *builder) royalties(ctx context.Context) error {
 	return nil
 }
 
-// readYears returns the sale years of each file.
-func (b *builder) readYears(ctx context.Context, files []metastore.File) (map[string][]int, error) {
+// readYears returns the partition years of the rows of each file.
+func (b *builder) readYears(ctx context.Context, ds *dataset, files []*rawFile) (map[string][]int, error) {
 	dir, err := os.MkdirTemp(b.opts.TempDir, "bedrot-staging-")
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a staging work folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	w, err := b.engine.Workspace(ctx, files, dir)
+	plain := make([]metastore.File, len(files))
+	for i, f := range files {
+		plain[i] = f.File
+	}
+	w, err := b.engine.Workspace(ctx, plain, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	byPath := map[string]string{}
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = w.Path(f.Key)
-		byPath[paths[i]] = f.Key
-	}
-	rows, err := w.Conn().QueryContext(ctx, yearsSQL(paths))
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the sale months of %d files of %s: %w", len(files), RoyaltiesInput, err)
-	}
-	defer rows.Close()
 	out := map[string][]int{}
-	for rows.Next() {
-		var path string
-		var year int
-		if err := rows.Scan(&path, &year); err != nil {
-			return nil, fmt.Errorf("failed to read the sale months of %s: %w", RoyaltiesInput, err)
+	for i, in := range ds.inputs {
+		byPath := map[string]string{}
+		var paths []string
+		for _, f := range files {
+			if f.input == i {
+				p := w.Path(f.Key)
+				paths = append(paths, p)
+				byPath[p] = f.Key
+			}
 		}
-		out[byPath[path]] = append(out[byPath[path]], year)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to read the sale months of %s: %w", RoyaltiesInput, err)
+		if len(paths) == 0 {
+			continue
+		}
+		if err := func() error {
+			rows, err := w.Conn().QueryContext(ctx, yearsSQL(paths, in.year))
+			if err != nil {
+				return fmt.Errorf("failed to read the years of %d files of %s: %w", len(paths), in.dataset, err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var path string
+				var year int
+				if err := rows.Scan(&path, &year); err != nil {
+					return fmt.Errorf("failed to read the years of %s: %w", in.dataset, err)
+				}
+				out[byPath[path]] = append(out[byPath[path]], year)
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("failed to read the years of %s: %w", in.dataset, err)
+			}
+			return nil
+		}(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-// fingerprint identifies a partition's inputs and the rules that build it.
-func (b *builder) fingerprint(in []metastore.File) string {
+// yearsSQL lists the distinct partition years (the SQL expression year) of
+// each file.
+func yearsSQL(paths []string, year string) string {
+	return `SELECT DISTINCT filename, CAST(` + year + ` AS INTEGER) FROM ` + scanSQL(paths) + ` WHERE ` + year + ` IS NOT NULL ORDER BY ALL`
+}
+
+// scanSQL reads the Parquet files at paths, with their path in filename.
+func scanSQL(paths []string) string {
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = sqlengine.QuoteString(p)
+	}
+	return `read_parquet([` + strings.Join(quoted, ", ") + `], filename = true, union_by_name = true, hive_partitioning = false)`
+}
+
+// fingerprint identifies a partition's inputs and the rules that build it:
+// the files in key order, each with its place in the partition's ingest
+// order when the dataset depends on it.
+func (b *builder) fingerprint(ds *dataset, in []*rawFile) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\naliases %s\n", RoyaltiesVersion, b.aliases.hash)
-	for _, f := range in {
-		fmt.Fprintf(h, "%s %s\n", f.Key, strings.ToLower(f.SHA256))
+	fmt.Fprintf(h, "%s\n", ds.version)
+	if ds.rules != nil {
+		io.WriteString(h, ds.rules(b))
+	}
+	order := map[string]int{}
+	for i, f := range in { // in is in ingest order
+		order[f.Key] = i
+	}
+	sorted := slices.Clone(in)
+	slices.SortFunc(sorted, func(x, y *rawFile) int { return cmp.Compare(x.Key, y.Key) })
+	for _, f := range sorted {
+		if ds.ordered {
+			fmt.Fprintf(h, "%s %s %d\n", f.Key, strings.ToLower(f.SHA256), order[f.Key])
+		} else {
+			fmt.Fprintf(h, "%s %s\n", f.Key, strings.ToLower(f.SHA256))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // rebuild writes the partitions of years, uploads their files and adds them
 // and their states to commit.
-func (b *builder) rebuild(ctx context.Context, years []int, inputs map[int][]metastore.File, parts map[int]*PartitionResult, commit *metastore.Commit) (err error) {
-	ds := RoyaltiesDataset
-	var files []metastore.File
+func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs map[int][]*rawFile, parts map[int]*PartitionResult, commit *metastore.Commit) (err error) {
+	var files []*rawFile
 	seen := map[string]bool{}
 	for _, y := range years {
 		for _, f := range inputs[y] {
@@ -394,31 +537,32 @@ func (b *builder) rebuild(ctx context.Context, years []int, inputs map[int][]met
 			}
 		}
 	}
+	plain := make([]metastore.File, len(files))
+	for i, f := range files {
+		plain[i] = f.File
+	}
 	dir, err := os.MkdirTemp(b.opts.TempDir, "bedrot-staging-")
 	if err != nil {
 		return fmt.Errorf("failed to create a staging work folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	w, err := b.engine.Workspace(ctx, files, dir)
+	w, err := b.engine.Workspace(ctx, plain, dir)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	conn := w.Conn()
-	if _, err := conn.ExecContext(ctx, "CREATE TABLE inputs (path VARCHAR, batch VARCHAR)"); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE inputs (path VARCHAR, batch VARCHAR, dataset VARCHAR, seq INTEGER)"); err != nil {
 		return fmt.Errorf("failed to prepare the staging build: %w", err)
 	}
 	for _, f := range files {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO inputs VALUES (?, ?)", w.Path(f.Key), cmp.Or(f.BatchID, f.SHA256)); err != nil {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO inputs VALUES (?, ?, ?, ?)", w.Path(f.Key), cmp.Or(f.BatchID, f.SHA256), ds.inputs[f.input].dataset, f.seq); err != nil {
 			return fmt.Errorf("failed to prepare the staging build: %w", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE TABLE aliases (alias VARCHAR PRIMARY KEY, store VARCHAR)"); err != nil {
-		return fmt.Errorf("failed to prepare the staging build: %w", err)
-	}
-	for k, v := range b.aliases.canon {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO aliases VALUES (?, ?)", k, v); err != nil {
-			return fmt.Errorf("failed to load the store aliases: %w", err)
+	if ds.prepare != nil {
+		if err := ds.prepare(ctx, b, conn); err != nil {
+			return err
 		}
 	}
 
@@ -430,32 +574,33 @@ func (b *builder) rebuild(ctx context.Context, years []int, inputs map[int][]met
 	}()
 	for _, y := range years {
 		pr := parts[y]
-		paths := make([]string, len(inputs[y]))
-		for i, f := range inputs[y] {
-			paths[i] = w.Path(f.Key)
+		paths := map[string][]string{}
+		for _, f := range inputs[y] {
+			in := ds.inputs[f.input].dataset
+			paths[in] = append(paths[in], w.Path(f.Key))
 		}
-		commit.Batches = append(commit.Batches, metastore.Batch{Dataset: ds, ID: pr.Partition})
-		state := partitionState{Fingerprint: pr.Fingerprint, Version: RoyaltiesVersion, Inputs: pr.Inputs}
-		if len(paths) == 0 {
+		commit.Batches = append(commit.Batches, metastore.Batch{Dataset: ds.name, ID: pr.Partition})
+		state := partitionState{Fingerprint: pr.Fingerprint, Version: ds.version, Inputs: pr.Inputs}
+		if len(inputs[y]) == 0 {
 			pr.Action = Emptied
 			b.res.Emptied++
 		} else {
 			local := filepath.Join(dir, pr.Partition+".parquet")
-			q := "COPY (" + royaltiesSQL(paths, y) + ") TO " + sqlengine.QuoteString(local) + " (FORMAT parquet, COMPRESSION zstd)"
+			q := "COPY (" + ds.query(paths, y) + ") TO " + sqlengine.QuoteString(local) + " (FORMAT parquet, COMPRESSION zstd)"
 			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("failed to build %s %s from %d raw files: %w", ds, pr.Partition, len(paths), err)
+				return fmt.Errorf("failed to build %s %s from %d raw files: %w", ds.name, pr.Partition, len(inputs[y]), err)
 			}
 			var rows int64
 			if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+sqlengine.QuoteString(local)+")").Scan(&rows); err != nil {
-				return fmt.Errorf("failed to read back %s %s: %w", ds, pr.Partition, err)
+				return fmt.Errorf("failed to read back %s %s: %w", ds.name, pr.Partition, err)
 			}
-			key := fmt.Sprintf("staging/domain=%s/%s/%s-%s.parquet", RoyaltiesDomain, pr.Partition, royaltiesFileName, b.res.RunID)
+			key := fmt.Sprintf("staging/domain=%s/%s/%s-%s.parquet", ds.domain, pr.Partition, ds.file, b.res.RunID)
 			f, err := b.upload(ctx, local, key)
 			if err != nil {
 				return err
 			}
-			f.Dataset, f.Rows, f.BatchID = ds, rows, pr.Partition
-			f.Meta, _ = json.Marshal(map[string]any{"inputs": pr.Inputs, "fingerprint": pr.Fingerprint, "version": RoyaltiesVersion})
+			f.Dataset, f.Rows, f.BatchID = ds.name, rows, pr.Partition
+			f.Meta, _ = json.Marshal(map[string]any{"inputs": pr.Inputs, "fingerprint": pr.Fingerprint, "version": ds.version})
 			written = append(written, f)
 			commit.Batches[len(commit.Batches)-1].Rows = rows
 			commit.Files = append(commit.Files, f)
@@ -464,10 +609,10 @@ func (b *builder) rebuild(ctx context.Context, years []int, inputs map[int][]met
 			b.res.Rebuilt++
 			b.res.Rows += rows
 			b.res.Files = append(b.res.Files, key)
-			b.log.Info("staging partition rebuilt", "dataset", ds, "partition", pr.Partition, "rows", rows, "inputs", len(paths))
+			b.log.Info("staging partition rebuilt", "dataset", ds.name, "partition", pr.Partition, "rows", rows, "inputs", len(inputs[y]))
 		}
 		st, _ := json.Marshal(state)
-		commit.States = append(commit.States, metastore.StreamState{Source: StateSource, Stream: ds + "/" + pr.Partition, State: st})
+		commit.States = append(commit.States, metastore.StreamState{Source: StateSource, Stream: ds.name + "/" + pr.Partition, State: st})
 	}
 	return nil
 }

@@ -1,8 +1,16 @@
 // Package staging builds the lake's staging zone
 // (staging/domain=<domain>/year=YYYY/, DESIGN.md §3): conformed, typed,
-// deduplicated datasets rebuilt idempotently from the raw zone. Its first
-// domain is royalties, the dataset staging.royalties.earnings, built from
-// raw.distrokid.earnings.
+// deduplicated datasets rebuilt idempotently from the raw zone. A domain is
+// a list of datasets, each a pluggable unit (build.go's dataset: its raw
+// inputs, the SQL that builds one year, its rules' version); Build builds
+// the domains asked for, one metastore transaction per dataset. Domains:
+//
+//   - royalties: staging.royalties.earnings, from raw.distrokid.earnings;
+//   - streaming: staging.streaming.tiktok_video_daily and
+//     tiktok_account_daily, from raw.tiktok.videos, user_info and
+//     business_metrics; staging.streaming.spotify_song_daily and
+//     spotify_audience_daily, from raw.spotify.s4a_song_timeline and
+//     s4a_audience_timeline.
 //
 // # staging.royalties.earnings
 //
@@ -80,5 +88,70 @@
 // the states are committed in one metastore transaction (metastore.Commit
 // with Replace and Fenced, files announced as pending first), and the files
 // it replaced are deleted afterwards. Lineage: each file's manifest Meta is
-// {"inputs": [raw keys], "fingerprint": …, "version": …}.
+// {"inputs": [raw keys], "fingerprint": …, "version": …}. The other
+// datasets follow the same scheme with their own names, version and
+// partition column (see below).
+//
+// # staging.streaming.tiktok_video_daily
+//
+// One row per TikTok video and day that has a snapshot in
+// raw.tiktok.videos: video_id, open_id, create_time, date, snapshot_at (the
+// snapshot used: the last of the day; of copies of one snapshot, the one
+// ingested last), snapshots (distinct snapshots that day), the lifetime
+// counters view_count, like_count, comment_count, share_count as of that
+// snapshot, and the gains views, likes, comments, shares: the counter minus
+// the counter of the video's previous snapshot day (previous_date).
+//
+//   - First snapshot of a video: no gain (null), unless the video was posted
+//     on that UTC day, when the gain is the whole counter (it began at 0).
+//   - A counter lower than the day before (removed likes, purged views, a
+//     reset): counter_reset is true and that counter's gain is null — never
+//     negative, and never the new value, which for a small correction would
+//     count the whole lifetime again. The other counters of the row keep
+//     their gains; the next day diffs against the lowered value.
+//   - Missing days: gap_days is the number of days without a snapshot
+//     between previous_date and date (0 for consecutive days, null on the
+//     first day); the whole difference is attributed to the later day,
+//     since how it spread over the missing days is unknown.
+//   - A counter null in either snapshot (scope not granted) has a null gain.
+//
+// # staging.streaming.tiktok_account_daily
+//
+// One row per account (account_id: the open_id) and day: from
+// raw.tiktok.user_info the same rules give follower_count, likes_count and
+// video_count and their gains followers, likes and videos (a deleted video
+// lowers video_count: flagged like any counter that goes down); and from
+// raw.tiktok.business_metrics, when present, the Accounts API's daily
+// metrics of that day as TikTok gives them (video_views, profile_views,
+// followers_count, …; its likes, comments and shares as business_likes,
+// business_comments, business_shares), the latest read of a day winning,
+// with business_read_at. Business rows join on business_id = open_id (for
+// the Accounts API they are the same id); a day with only one of the two
+// has nulls for the other.
+//
+// # staging.streaming.spotify_song_daily and spotify_audience_daily
+//
+// One row per (song, date) of raw.spotify.s4a_song_timeline (streams) and
+// per (artist, date) of raw.spotify.s4a_audience_timeline (listeners,
+// monthly_listeners, monthly_active_listeners, super_listeners, streams,
+// playlist_adds, saves, followers). Exports overlap (a re-export repeats
+// the days of the one before): each key takes the row of the export
+// ingested last — the raw file committed last (manifest added_at, then its
+// key, which numbers a run's files in the order it read the exports), then
+// the last line — whose source_file, source_sha256 and source_line are
+// kept. exports counts the ingested rows for the key and revised says
+// whether they disagreed. A null artist (file not named
+// <artist>-audience-timeline.csv) is a key of its own.
+//
+// # Streaming partitions
+//
+// The streaming datasets are partitioned by the year of date:
+// staging/domain=streaming/year=YYYY/<name>-<run>.parquet, with the
+// dataset's stream states under StreamingVersion. The Spotify ones depend,
+// per year, on the raw files with a row in it, the ingest order of those
+// files being part of the fingerprint. A TikTok day's gain needs the
+// snapshot before it, which may lie in any earlier year, so a TikTok
+// partition depends on every raw file with a row in its year or an earlier
+// one: a new snapshot rebuilds the current year only, a late file of an
+// old year rebuilds that year and the ones after it.
 package staging

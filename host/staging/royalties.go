@@ -1,10 +1,10 @@
 package staging
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strings"
-
-	"github.com/bedrot-label/bedrot/host/sqlengine"
 )
 
 // Royalties dataset names.
@@ -23,6 +23,28 @@ const (
 	RoyaltiesVersion = "royalties-earnings/1"
 )
 
+// royaltiesEarnings is staging.royalties.earnings as a pluggable dataset.
+var royaltiesEarnings = &dataset{
+	name:    RoyaltiesDataset,
+	domain:  RoyaltiesDomain,
+	file:    royaltiesFileName,
+	version: RoyaltiesVersion,
+	inputs:  []input{{dataset: RoyaltiesInput, year: "year(sale_month)"}},
+	rules:   func(b *builder) string { return "aliases " + b.aliases.hash + "\n" },
+	prepare: func(ctx context.Context, b *builder, conn *sql.Conn) error {
+		if _, err := conn.ExecContext(ctx, "CREATE TABLE aliases (alias VARCHAR PRIMARY KEY, store VARCHAR)"); err != nil {
+			return fmt.Errorf("failed to prepare the staging build: %w", err)
+		}
+		for k, v := range b.aliases.canon {
+			if _, err := conn.ExecContext(ctx, "INSERT INTO aliases VALUES (?, ?)", k, v); err != nil {
+				return fmt.Errorf("failed to load the store aliases: %w", err)
+			}
+		}
+		return nil
+	},
+	query: func(paths map[string][]string, year int) string { return royaltiesSQL(paths[RoyaltiesInput], year) },
+}
+
 // keyColumns is the natural key of a staging.royalties.earnings row, in the
 // order rows are sorted. saleKeyColumns is the same without reporting_date:
 // what a restatement shares with the reporting it restates.
@@ -36,10 +58,6 @@ var (
 // table aliases (alias, store). See the package documentation for the rules
 // it implements.
 func royaltiesSQL(paths []string, year int) string {
-	quoted := make([]string, len(paths))
-	for i, p := range paths {
-		quoted[i] = sqlengine.QuoteString(p)
-	}
 	key := strings.Join(keyColumns, ", ")
 	saleKey := strings.Join(saleKeyColumns, ", ")
 	content := key + ", quantity, earnings_usd, songwriter_royalties_withheld_usd, recoup_usd"
@@ -64,7 +82,7 @@ WITH src AS (
 		r.recoup_usd,
 		r.date_inserted,
 		i.batch
-	FROM read_parquet([` + strings.Join(quoted, ", ") + `], filename = true, union_by_name = true, hive_partitioning = false) r
+	FROM ` + scanSQL(paths) + ` r
 	JOIN inputs i ON i.path = r.filename
 	LEFT JOIN aliases a ON a.alias = ` + norm + `
 	WHERE year(r.sale_month) = ` + fmt.Sprint(year) + `
@@ -107,14 +125,4 @@ SELECT
 FROM keyed
 WINDOW sale AS (PARTITION BY ` + saleKey + `)
 ORDER BY sale_month, isrc NULLS FIRST, upc NULLS FIRST, store, country_of_sale, artist, title, source_type, team_percentage, reporting_date`
-}
-
-// yearsSQL lists the sale years of each raw file.
-func yearsSQL(paths []string) string {
-	quoted := make([]string, len(paths))
-	for i, p := range paths {
-		quoted[i] = sqlengine.QuoteString(p)
-	}
-	return `SELECT DISTINCT filename, CAST(year(sale_month) AS INTEGER) FROM read_parquet([` + strings.Join(quoted, ", ") +
-		`], filename = true, union_by_name = true, hive_partitioning = false) ORDER BY ALL`
 }

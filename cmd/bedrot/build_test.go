@@ -1,0 +1,48 @@
+package main_test
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// From the sample exports to BI: staging and the royalties mart are built,
+// a rebuild changes nothing, and DuckDB over curated/ and psql over the
+// published analytics view see the same total as the raw exports.
+func TestBuildAndPublishSeeTheSameTotals(t *testing.T) {
+	t.Parallel()
+	marts, err := filepath.Abs(filepath.Join("..", "..", "config", "marts"))
+	require.NoError(t, err)
+	schema := fmt.Sprintf("analytics_cli_%d", time.Now().UnixNano())
+	role := "bedrot_bi"
+	t.Cleanup(func() { _ = exec.Command("psql", pgURL(), "-qc", "DROP SCHEMA IF EXISTS "+schema+" CASCADE").Run() })
+	c := newCLI(t, "BEDROT_CURATED_MARTS_DIR="+marts, "BEDROT_CURATED_ANALYTICS_URL="+pgURL(), "BEDROT_CURATED_ANALYTICS_SCHEMA="+schema)
+	c.setupLake()
+	c.ok("ingest", "distrokid", "../../examples/distrokid/DistroKid_2026_catalog_restated.tsv", "../../examples/distrokid/DistroKid_current15_quoted_utf8.tsv")
+
+	out := c.ok("build")
+	require.Contains(t, out, "rebuilt    staging.royalties.earnings year=2026")
+	require.Contains(t, out, "royalties_monthly v1.0")
+	again := c.ok("build")
+	require.Contains(t, again, "Staging: 0 partition(s) rebuilt")
+	require.Contains(t, again, "up to date")
+
+	total := func(q string) string {
+		return strings.Split(strings.TrimSpace(c.ok("query", "--format", "csv", q)), "\n")[1]
+	}
+	raw := total("SELECT CAST(sum(earnings_usd) AS VARCHAR) FROM raw.distrokid_earnings")
+	require.Equal(t, raw, total("SELECT CAST(sum(earnings_usd) AS VARCHAR) FROM curated.royalties_monthly"))
+
+	c.ok("publish")
+	psql, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT sum(earnings_usd) FROM "+schema+".v_royalties_monthly").CombinedOutput()
+	require.NoError(t, err, string(psql))
+	require.Equal(t, raw, strings.TrimSpace(string(psql)), "psql over analytics sees the same total")
+	grant, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT has_table_privilege('"+role+"', '"+schema+".v_royalties_monthly', 'SELECT')").CombinedOutput()
+	require.NoError(t, err, string(grant))
+	require.Equal(t, "t", strings.TrimSpace(string(grant)))
+}
