@@ -38,6 +38,9 @@ demo: build ## ingest DistroKid sample exports, and Spotify and TikTok from loca
 	@echo; echo "== every payload was validated against config/suites before it reached raw; a dataset on demand:"
 	$(BIN)/bedrot quality run --lake $(LAKE) raw.tiktok.videos
 	@echo; $(BIN)/bedrot quality results --lake $(LAKE) -n 8
+	@echo; echo "== staging and marts, then SQL over them"
+	$(BIN)/bedrot build --lake $(LAKE)
+	$(BIN)/bedrot query --lake $(LAKE) 'SELECT store, sum(quantity) AS quantity, round(sum(earnings_usd), 2) AS usd FROM curated.royalties_monthly GROUP BY ALL ORDER BY usd DESC LIMIT 8'
 	@echo; echo "== landing (original bytes + _metadata.json)"; $(BIN)/bedrot ls --lake $(LAKE) landing/
 	@echo; echo "== raw (typed Parquet, Hive partitions)"; $(BIN)/bedrot ls --lake $(LAKE) raw/
 	@echo; $(BIN)/bedrot status --lake $(LAKE)
