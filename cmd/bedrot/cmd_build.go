@@ -3,16 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/marts"
 	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/parquetfile"
 	"github.com/bedrot-label/bedrot/host/publish"
 	"github.com/bedrot-label/bedrot/host/sqlengine"
 	"github.com/bedrot-label/bedrot/host/staging"
+	"github.com/bedrot-label/bedrot/sdk"
 )
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -125,9 +126,14 @@ The role bedrot_bi may read the views; give your BI login it: GRANT bedrot_bi TO
 					return fmt.Errorf("mart %s has not been built: run `bedrot build` first", m.Name)
 				}
 				tables = append(tables, publish.Table{Name: name, Dataset: m.Current(), Files: files, PrimaryKey: m.PrimaryKey, View: "v_" + m.Name})
-				for _, c := range []string{"sale_month", "date"} {
-					if strings.Contains(m.SQL, c) {
-						dates = append(dates, name+"."+c)
+				// Its date column (sale_month or date, of type date) spans dim_date.
+				schema, err := fileSchema(ctx, l, files[0].Key)
+				if err != nil {
+					return err
+				}
+				for _, f := range schema.Fields {
+					if f.Type == sdk.TypeDate && (f.Name == "sale_month" || f.Name == "date") {
+						dates = append(dates, name+"."+f.Name)
 						break
 					}
 				}
@@ -148,4 +154,19 @@ The role bedrot_bi may read the views; give your BI login it: GRANT bedrot_bi TO
 		}),
 	}
 	return cmd
+}
+
+// fileSchema reads a lake Parquet file's schema.
+func fileSchema(ctx context.Context, l *lake.Lake, key string) (sdk.Schema, error) {
+	obj, err := l.Store.Open(ctx, key)
+	if err != nil {
+		return sdk.Schema{}, err
+	}
+	defer obj.Close()
+	r, err := parquetfile.NewReader(obj, obj.Size(), parquetfile.ReadOptions{})
+	if err != nil {
+		return sdk.Schema{}, fmt.Errorf("%s: %w", key, err)
+	}
+	defer r.Close()
+	return r.Schema(), nil
 }

@@ -53,10 +53,18 @@ type Options struct {
 	// StoreAliases is an optional YAML file of store aliases added to the
 	// built-in table (store_aliases.yaml); its entries win.
 	StoreAliases string
+	// IdentityOverrides is the identity overrides file the catalog domain
+	// applies (DefaultIdentityOverrides, relative to the working folder,
+	// when empty); a missing file is no overrides.
+	IdentityOverrides string
 	// TempDir holds the files DuckDB writes before they are uploaded;
 	// os.TempDir() when empty.
 	TempDir string
 }
+
+// placeholderYear is the partition of the empty file of a dataset with a
+// placeholder while none of its inputs has a row (year=0000).
+const placeholderYear = 0
 
 // Partition actions.
 const (
@@ -149,6 +157,10 @@ type dataset struct {
 	// ordered says the build depends on the ingest order of the input
 	// files (the newest export wins), so the fingerprint includes it.
 	ordered bool
+	// placeholder says that, while no input file has a row, the dataset
+	// has one empty file (partition year=0000) so that it can be queried
+	// (a mart naming it builds); its query must accept no input paths.
+	placeholder bool
 	// rules, when set, returns more text that identifies the build's rules
 	// (e.g. the hash of the alias table), hashed into the fingerprint.
 	rules func(b *builder) string
@@ -165,9 +177,13 @@ type dataset struct {
 var domains = []struct {
 	name     string
 	datasets []*dataset
+	// build, when set, builds the domain instead (the catalog, resolved in
+	// Go rather than in SQL).
+	build func(b *builder, ctx context.Context) error
 }{
-	{RoyaltiesDomain, []*dataset{royaltiesEarnings}},
-	{StreamingDomain, streamingDatasets},
+	{name: RoyaltiesDomain, datasets: []*dataset{royaltiesEarnings}},
+	{name: StreamingDomain, datasets: streamingDatasets},
+	{name: CatalogDomain, build: (*builder).buildCatalog},
 }
 
 // DomainNames returns the known staging domains in build order.
@@ -187,7 +203,7 @@ func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
 	if deps.Store == nil || deps.Meta == nil {
 		return res, errors.New("staging: a store and a metastore are required")
 	}
-	var todo []*dataset
+	var todo []func(b *builder, ctx context.Context) error
 	want := map[string]bool{}
 	for _, d := range opts.Domains {
 		if !slices.Contains(DomainNames(), d) {
@@ -196,8 +212,14 @@ func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
 		want[d] = true
 	}
 	for _, d := range domains {
-		if len(want) == 0 || want[d.name] {
-			todo = append(todo, d.datasets...)
+		if len(want) > 0 && !want[d.name] {
+			continue
+		}
+		if d.build != nil {
+			todo = append(todo, d.build)
+		}
+		for _, ds := range d.datasets {
+			todo = append(todo, func(b *builder, ctx context.Context) error { return b.build(ctx, ds) })
 		}
 	}
 	log := deps.Logger
@@ -228,8 +250,8 @@ func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
 	}
 	b := &builder{deps: deps, opts: opts, engine: engine, aliases: aliases, log: log.With("run", res.RunID), res: &res}
 	var runErr error
-	for _, ds := range todo {
-		if runErr = b.build(ctx, ds); runErr != nil {
+	for _, step := range todo {
+		if runErr = step(b, ctx); runErr != nil {
 			break
 		}
 	}
@@ -343,6 +365,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 			}
 		}
 	}
+	empty := ds.placeholder && len(years) == 0
 	prev := map[int]partitionState{}
 	prefix := ds.name + "/year="
 	for stream, st := range states {
@@ -363,6 +386,9 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 			years[y] = true
 		}
 	}
+	if empty {
+		years[placeholderYear] = true
+	}
 	var todo []int
 	parts := map[int]*PartitionResult{}
 	for _, y := range slices.Sorted(maps.Keys(years)) {
@@ -373,6 +399,10 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 		}
 		sort.Strings(pr.Inputs)
 		parts[y] = pr
+		if y == placeholderYear && !empty {
+			todo = append(todo, y) // real rows arrived: the empty file goes
+			continue
+		}
 		if p, ok := prev[y]; ok && p.Fingerprint == pr.Fingerprint {
 			pr.Action = Skipped
 			continue
@@ -385,7 +415,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 	commit.Replace = true
 	commit.Fenced = true
 	if len(todo) > 0 {
-		if err := b.rebuild(ctx, ds, todo, inputs, parts, &commit); err != nil {
+		if err := b.rebuild(ctx, ds, todo, inputs, parts, empty, &commit); err != nil {
 			return err
 		}
 	}
@@ -526,7 +556,7 @@ func (b *builder) fingerprint(ds *dataset, in []*rawFile) string {
 
 // rebuild writes the partitions of years, uploads their files and adds them
 // and their states to commit.
-func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs map[int][]*rawFile, parts map[int]*PartitionResult, commit *metastore.Commit) (err error) {
+func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs map[int][]*rawFile, parts map[int]*PartitionResult, empty bool, commit *metastore.Commit) (err error) {
 	var files []*rawFile
 	seen := map[string]bool{}
 	for _, y := range years {
@@ -581,7 +611,7 @@ func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs 
 		}
 		commit.Batches = append(commit.Batches, metastore.Batch{Dataset: ds.name, ID: pr.Partition})
 		state := partitionState{Fingerprint: pr.Fingerprint, Version: ds.version, Inputs: pr.Inputs}
-		if len(inputs[y]) == 0 {
+		if len(inputs[y]) == 0 && !(empty && y == placeholderYear) {
 			pr.Action = Emptied
 			b.res.Emptied++
 		} else {

@@ -10,7 +10,11 @@
 //     tiktok_account_daily, from raw.tiktok.videos, user_info and
 //     business_metrics; staging.streaming.spotify_song_daily and
 //     spotify_audience_daily, from raw.spotify.s4a_song_timeline and
-//     s4a_audience_timeline.
+//     s4a_audience_timeline;
+//   - catalog: staging.catalog.tracks, releases, links, unmatched, artists
+//     and sources, resolved by package identity from raw.distrokid.earnings,
+//     raw.spotify.tracks/albums/artists/s4a_songs/s4a_song_timeline and
+//     raw.tiktok.videos/user_info (see "The catalog domain" below).
 //
 // # staging.royalties.earnings
 //
@@ -153,5 +157,60 @@
 // snapshot before it, which may lie in any earlier year, so a TikTok
 // partition depends on every raw file with a row in its year or an earlier
 // one: a new snapshot rebuilds the current year only, a late file of an
-// old year rebuilds that year and the ones after it.
+// old year rebuilds that year and the ones after it.//
+// A streaming dataset none of whose inputs has a row yet has one empty file
+// (with its columns) in partition year=0000, so that it can always be
+// queried and a mart that names it builds (`bedrot build` on DistroKid data
+// only). The placeholder leaves the manifest, and the store, in the build
+// that brings the dataset's first rows.
+//
+// # The catalog domain
+//
+// The catalog is not partitioned by year: each dataset is one file,
+// staging/domain=catalog/part=all/<name>-<run>.parquet (batch "part=all"),
+// since identity resolves the whole catalog at once. The build reads the
+// raw rows through a sqlengine Workspace, runs identity.Resolve in Go with
+// the overrides file (Options.IdentityOverrides, default
+// config/identity_overrides.yaml relative to the working folder; a missing
+// file is no overrides; entries that matched nothing are logged), writes the
+// datasets with DuckDB and commits the six in one metastore transaction,
+// with stream states "<dataset>/part=all". Its fingerprint is CatalogVersion,
+// the SHA-256 of the overrides file and the key, SHA-256 and commit time of
+// every raw file of the lake (staging.catalog.sources describes them all),
+// so any ingest rebuilds the catalog and unchanged inputs write nothing.
+// Items read:
+//
+//   - DistroKid: each distinct (source_type, isrc, upc, artist, title) of
+//     raw.distrokid.earnings is one item, key
+//     "<source_type>|<isrc>|<upc>|<artist>|<title>" (album rows link to
+//     releases by UPC);
+//   - Spotify: the latest snapshot of each track (by snapshot_at), its
+//     artists' latest names (artists stream, joined on artist_ids) and its
+//     album's name and release date; key the track id;
+//   - S4A: each (song, artist, release_date) of raw.spotify.s4a_songs and
+//     each song of raw.spotify.s4a_song_timeline (artist ""); key the title;
+//   - TikTok: the latest snapshot of each video (title, description) with
+//     its account's latest display name as artist; key the video id.
+//
+// Datasets:
+//
+//   - tracks: isrc, title, artist, titles, artists, upcs, spotify_track_ids,
+//     s4a_songs, tiktok_video_ids (lists), distrokid_items, links,
+//     min_confidence;
+//   - releases: upc (13 digits), title, artist, titles, isrcs, isrc_count,
+//     spotify_album_ids, links;
+//   - links: source, key, artist (S4A only, else ""), kind (song, album,
+//     track, video), title, item_isrc and item_upc (the keys the item
+//     itself carries), isrc or upc (what it is linked to), method,
+//     confidence, detail; key (source, key, artist);
+//   - unmatched: source, key, artist, kind, title, item_isrc, item_upc,
+//     reason, detail, candidate_keys (list) and candidates (JSON: key,
+//     title, artist, confidence); every item is in links or here;
+//   - artists: source (spotify, tiktok), artist_id, name, name_key
+//     (identity.Normalize), username, followers, snapshot_at: the latest
+//     snapshot of each Spotify artist and TikTok account;
+//   - sources: one row per raw dataset: dataset, files, rows,
+//     first_ingested_at, last_ingested_at, date_column (the first of
+//     snapshot_date, date, reporting_date, sale_month, snapshot_at it has)
+//     and newest_data_date (that column's newest value, as a UTC date).
 package staging

@@ -335,7 +335,7 @@ func TestBuildRoyalties(t *testing.T) {
 			require.Equal(t, []string{"ingested"}, l.ingest(t, "DistroKid_c.tsv", a.bytes(c)))
 			require.NotContains(t, l.ingest(t, "DistroKid_a_again.tsv", a.bytes(a.lines)), "ingested", "the same bytes again add nothing")
 
-			res, err := Build(ctx, l.deps, Options{})
+			res, err := Build(ctx, l.deps, Options{Domains: []string{RoyaltiesDomain}})
 			require.NoError(t, err)
 			require.Zero(t, res.Skipped)
 			require.Positive(t, res.Rebuilt)
@@ -411,7 +411,7 @@ func TestBuildRoyalties(t *testing.T) {
 			before := manifest(t, l)
 			statesBefore, err := l.meta.States(ctx, StateSource)
 			require.NoError(t, err)
-			again, err := Build(ctx, l.deps, Options{})
+			again, err := Build(ctx, l.deps, Options{Domains: []string{RoyaltiesDomain}})
 			require.NoError(t, err)
 			require.Zero(t, again.Rebuilt)
 			require.Equal(t, res.Rebuilt, again.Skipped)
@@ -430,7 +430,7 @@ func TestBuildRoyalties(t *testing.T) {
 			d := parseLine(t, a.lines[len(a.lines)-1])
 			d[cInserted], d[cReporting], d[cSaleMonth] = "2026-06-03", "2026-06-03", "2025-02"
 			require.Equal(t, []string{"ingested"}, l.ingest(t, "DistroKid_d.tsv", a.bytes([]string{record(d)})))
-			third, err := Build(ctx, l.deps, Options{})
+			third, err := Build(ctx, l.deps, Options{Domains: []string{RoyaltiesDomain}})
 			require.NoError(t, err)
 			require.Equal(t, 1, third.Rebuilt)
 			require.Equal(t, res.Rebuilt-1, third.Skipped)

@@ -43,7 +43,7 @@ var streamingDatasets = []*dataset{
 	{
 		name: TikTokVideoDailyDataset, domain: StreamingDomain, file: "tiktok_video_daily", version: StreamingVersion,
 		inputs:   []input{{dataset: TikTokVideosInput, year: "year(snapshot_date)"}},
-		lookback: true, ordered: true,
+		lookback: true, ordered: true, placeholder: true,
 		query: tiktokVideoDailySQL,
 	},
 	{
@@ -52,20 +52,20 @@ var streamingDatasets = []*dataset{
 			{dataset: TikTokUserInfoInput, year: "year(snapshot_date)"},
 			{dataset: TikTokBusinessInput, year: "year(date)"},
 		},
-		lookback: true, ordered: true,
+		lookback: true, ordered: true, placeholder: true,
 		query: tiktokAccountDailySQL,
 	},
 	{
 		name: SpotifySongDailyDataset, domain: StreamingDomain, file: "spotify_song_daily", version: StreamingVersion,
 		inputs:  []input{{dataset: S4ASongTimelineInput, year: "year(date)"}},
-		ordered: true,
-		query:   spotifySongDailySQL,
+		ordered: true, placeholder: true,
+		query: spotifySongDailySQL,
 	},
 	{
 		name: SpotifyAudienceDailyDataset, domain: StreamingDomain, file: "spotify_audience_daily", version: StreamingVersion,
 		inputs:  []input{{dataset: S4AAudienceInput, year: "year(date)"}},
-		ordered: true,
-		query:   spotifyAudienceDailySQL,
+		ordered: true, placeholder: true,
+		query: spotifyAudienceDailySQL,
 	},
 }
 
