@@ -42,6 +42,12 @@ func TestBuildAndPublishSeeTheSameTotals(t *testing.T) {
 	psql, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT sum(earnings_usd) FROM "+schema+".v_royalties_monthly").CombinedOutput()
 	require.NoError(t, err, string(psql))
 	require.Equal(t, raw, strings.TrimSpace(string(psql)), "psql over analytics sees the same total")
+	keys, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT string_agg(table_name || ':' || constraint_type, ',' ORDER BY table_name, constraint_type) "+
+		"FROM information_schema.table_constraints WHERE table_schema = '"+schema+"' AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') "+
+		"AND table_name IN ('dim_track', 'dim_date', 'fact_royalties_monthly')").CombinedOutput()
+	require.NoError(t, err, string(keys))
+	require.Equal(t, "dim_date:PRIMARY KEY,dim_track:PRIMARY KEY,fact_royalties_monthly:FOREIGN KEY,fact_royalties_monthly:FOREIGN KEY",
+		strings.TrimSpace(string(keys)), "a star schema: the fact references dim_track and dim_date")
 	grant, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT has_table_privilege('"+role+"', '"+schema+".v_royalties_monthly', 'SELECT')").CombinedOutput()
 	require.NoError(t, err, string(grant))
 	require.Equal(t, "t", strings.TrimSpace(string(grant)))

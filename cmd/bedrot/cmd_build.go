@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -114,8 +117,17 @@ The role bedrot_bi may read the views; give your BI login it: GRANT bedrot_bi TO
 			}
 			var tables []publish.Table
 			var dates []string
+			hasColumn := map[string]map[string]bool{}
+			// Dimensions (marts named dim_*) first: the facts reference them.
+			slices.SortStableFunc(defs, func(a, b marts.Mart) int {
+				return cmp.Compare(boolInt(!strings.HasPrefix(a.Name, "dim_")), boolInt(!strings.HasPrefix(b.Name, "dim_")))
+			})
 			for _, m := range defs {
 				name := "fact_" + m.Name
+				view := "v_" + m.Name
+				if strings.HasPrefix(m.Name, "dim_") {
+					name, view = m.Name, "v_"+strings.TrimPrefix(m.Name, "dim_")
+				}
 				var files []metastore.File
 				for _, d := range datasets {
 					if d.Name == m.Current() {
@@ -125,18 +137,30 @@ The role bedrot_bi may read the views; give your BI login it: GRANT bedrot_bi TO
 				if files == nil {
 					return fmt.Errorf("mart %s has not been built: run `bedrot build` first", m.Name)
 				}
-				tables = append(tables, publish.Table{Name: name, Dataset: m.Current(), Files: files, PrimaryKey: m.PrimaryKey, View: "v_" + m.Name})
-				// Its date column (sale_month or date, of type date) spans dim_date.
+				t := publish.Table{Name: name, Dataset: m.Current(), Files: files, PrimaryKey: m.PrimaryKey, View: view}
 				schema, err := fileSchema(ctx, l, files[0].Key)
 				if err != nil {
 					return err
 				}
+				hasColumn[name] = map[string]bool{}
 				for _, f := range schema.Fields {
-					if f.Type == sdk.TypeDate && (f.Name == "sale_month" || f.Name == "date") {
-						dates = append(dates, name+"."+f.Name)
-						break
+					hasColumn[name][f.Name] = true
+				}
+				if !strings.HasPrefix(name, "dim_") {
+					// Its date column (sale_month or date) spans dim_date and
+					// references it; its isrc references dim_track.
+					for _, f := range schema.Fields {
+						if f.Type == sdk.TypeDate && (f.Name == "sale_month" || f.Name == "date") {
+							dates = append(dates, name+"."+f.Name)
+							t.ForeignKeys = append(t.ForeignKeys, publish.ForeignKey{Columns: []string{f.Name}, RefTable: "dim_date", RefColumns: []string{"date"}})
+							break
+						}
+					}
+					if hasColumn[name]["isrc"] && hasColumn["dim_track"] != nil {
+						t.ForeignKeys = append(t.ForeignKeys, publish.ForeignKey{Columns: []string{"isrc"}, RefTable: "dim_track", RefColumns: []string{"isrc"}})
 					}
 				}
+				tables = append(tables, t)
 			}
 			if len(tables) == 0 {
 				return usageError("no marts in %s", g.cfg.Curated.MartsDir)
@@ -149,6 +173,9 @@ The role bedrot_bi may read the views; give your BI login it: GRANT bedrot_bi TO
 			for _, r := range res {
 				fmt.Fprintf(g.stdout, "published %s.%s (%d rows from %d file(s)) as %s.%s\n", g.cfg.Curated.AnalyticsSchema, r.Name, r.Rows, r.Files,
 					g.cfg.Curated.AnalyticsSchema, r.View)
+				for _, s := range r.Skipped {
+					fmt.Fprintf(g.stdout, "  foreign key left out: %s\n", s)
+				}
 			}
 			return nil
 		}),
@@ -169,4 +196,11 @@ func fileSchema(ctx context.Context, l *lake.Lake, key string) (sdk.Schema, erro
 	}
 	defer r.Close()
 	return r.Schema(), nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

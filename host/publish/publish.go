@@ -68,6 +68,9 @@ type TableResult struct {
 	Name, View string
 	Rows       int64
 	Files      int
+	// Skipped lists foreign keys left out because some rows reference
+	// nothing (they would make the swap fail).
+	Skipped []string
 }
 
 // Publish loads tables into the schema and swaps them in atomically.
@@ -105,8 +108,12 @@ func Publish(ctx context.Context, st storage.Store, meta metastore.Store, tables
 		}
 		results = append(results, res)
 	}
-	if err := swap(ctx, conn, opts, tables, suffix); err != nil {
+	skipped, err := swap(ctx, conn, opts, tables, suffix)
+	if err != nil {
 		return nil, err
+	}
+	for i := range results {
+		results[i].Skipped = skipped[results[i].Name]
 	}
 	loaded = nil
 	return results, nil
@@ -214,7 +221,13 @@ func viewName(t Table) string {
 
 // swap replaces every published table by its load table, with keys, views
 // and grants, in one transaction.
-func swap(ctx context.Context, conn *pgx.Conn, opts Options, tables []Table, suffix string) error {
+func swap(ctx context.Context, conn *pgx.Conn, opts Options, tables []Table, suffix string) (skipped map[string][]string, err error) {
+	skipped = map[string][]string{}
+	err = swapTx(ctx, conn, opts, tables, suffix, skipped)
+	return skipped, err
+}
+
+func swapTx(ctx context.Context, conn *pgx.Conn, opts Options, tables []Table, suffix string, skipped map[string][]string) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -280,6 +293,26 @@ func swap(ctx context.Context, conn *pgx.Conn, opts Options, tables []Table, suf
 				WHERE table_schema = $1 AND table_name = $2 AND column_name = ANY($3)`, opts.Schema, t.Name, t.PrimaryKey).Scan(&nullable); err != nil {
 				return err
 			}
+			if nullable {
+				// Columns declared nullable that hold no NULL can still carry
+				// a real primary key.
+				conds := make([]string, len(t.PrimaryKey))
+				for i, c := range t.PrimaryKey {
+					conds[i] = pgx.Identifier{c}.Sanitize() + " IS NULL"
+				}
+				var anyNull bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+id(t.Name)+` WHERE `+strings.Join(conds, " OR ")+`)`).Scan(&anyNull); err != nil {
+					return err
+				}
+				if !anyNull {
+					for _, c := range t.PrimaryKey {
+						if _, err := tx.Exec(ctx, `ALTER TABLE `+id(t.Name)+` ALTER COLUMN `+pgx.Identifier{c}.Sanitize()+` SET NOT NULL`); err != nil {
+							return err
+						}
+					}
+					nullable = false
+				}
+			}
 			q := `ALTER TABLE ` + id(t.Name) + ` ADD PRIMARY KEY (` + cols(t.PrimaryKey) + `)`
 			if nullable {
 				q = `ALTER TABLE ` + id(t.Name) + ` ADD UNIQUE NULLS NOT DISTINCT (` + cols(t.PrimaryKey) + `)`
@@ -328,6 +361,23 @@ func swap(ctx context.Context, conn *pgx.Conn, opts Options, tables []Table, suf
 	}
 	for _, t := range tables {
 		for _, fk := range t.ForeignKeys {
+			// Rows that reference nothing would fail the whole swap: the
+			// key is then left out and reported.
+			conds := make([]string, len(fk.Columns))
+			notNull := make([]string, len(fk.Columns))
+			for i := range fk.Columns {
+				conds[i] = "r." + pgx.Identifier{fk.RefColumns[i]}.Sanitize() + " = f." + pgx.Identifier{fk.Columns[i]}.Sanitize()
+				notNull[i] = "f." + pgx.Identifier{fk.Columns[i]}.Sanitize() + " IS NOT NULL"
+			}
+			var orphans int64
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+id(t.Name)+` f WHERE `+strings.Join(notNull, " AND ")+
+				` AND NOT EXISTS (SELECT 1 FROM `+id(fk.RefTable)+` r WHERE `+strings.Join(conds, " AND ")+`)`).Scan(&orphans); err != nil {
+				return fmt.Errorf("foreign key %s(%s) -> %s: %w", t.Name, strings.Join(fk.Columns, ", "), fk.RefTable, err)
+			}
+			if orphans > 0 {
+				skipped[t.Name] = append(skipped[t.Name], fmt.Sprintf("%s(%s) -> %s: %d row(s) reference nothing", t.Name, strings.Join(fk.Columns, ", "), fk.RefTable, orphans))
+				continue
+			}
 			if _, err := tx.Exec(ctx, `ALTER TABLE `+id(t.Name)+` ADD FOREIGN KEY (`+cols(fk.Columns)+`) REFERENCES `+id(fk.RefTable)+` (`+cols(fk.RefColumns)+`)`); err != nil {
 				return fmt.Errorf("foreign key %s(%s) -> %s: %w", t.Name, strings.Join(fk.Columns, ", "), fk.RefTable, err)
 			}
