@@ -20,7 +20,7 @@ import (
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return withThen(g, &cobra.Command{
 		Use:   "ingest SOURCE FILE...",
 		Short: "Ingest the given export files through a source plugin, once",
 		Long: `ingest hands the files to the source's plugin (as its "files" setting) and runs
@@ -55,11 +55,11 @@ line named, and nothing of it reaches raw (exit code 3).`,
 				return l.Pipeline.Ingest(ctx, pipeline.Request{Source: source, Config: cfg})
 			})
 		},
-	}
+	})
 }
 
 func newRunCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return withThen(g, &cobra.Command{
 		Use:   "run SOURCE",
 		Short: "Run a configured source once (e.g. ingest what its inbox folder holds)",
 		Long: `run starts the source's plugin with its configuration from bedrot.yaml
@@ -83,7 +83,7 @@ Files already ingested are skipped (the source keeps their SHA-256 in its state)
 				return l.Pipeline.Ingest(ctx, pipeline.Request{Source: sc.Plugin, Config: copyConfig(sc.Config)})
 			})
 		},
-	}
+	})
 }
 
 func newReplayCmd(g *globals) *cobra.Command {
@@ -154,6 +154,23 @@ func (g *globals) runPipeline(ctx context.Context, source string, fn func(contex
 	}
 	if runErr != nil {
 		return &exitError{code: exitUsageOrFailure(runErr), err: runErr}
+	}
+	// The later steps of the pipeline, when asked: staging and marts, then
+	// the BI schema. A quarantined payload does not stop them: what
+	// reached raw is valid.
+	for _, step := range g.then {
+		var err error
+		switch step {
+		case "build":
+			err = g.build(ctx, l, nil, false)
+		case "publish":
+			err = g.publish(ctx, l)
+		default:
+			err = usageError("--then %q: the steps are build and publish", step)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if res.Status == metastore.RunPartial {
 		return &exitError{code: exitQuarantined}
@@ -323,4 +340,10 @@ func orNull(b []byte) []byte {
 		return []byte("null")
 	}
 	return b
+}
+
+// withThen adds --then to a command that runs a source.
+func withThen(g *globals, cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().StringSliceVar(&g.then, "then", nil, "after a successful run, also: build (staging and marts), publish (the BI schema); e.g. --then build,publish")
+	return cmd
 }

@@ -85,6 +85,8 @@ type globals struct {
 	timeout                                         time.Duration
 	cfg                                             config.Config
 	stdout, stderr                                  io.Writer
+	// then lists the steps to run after a successful ingest: build, publish.
+	then []string
 }
 
 func newRootCmd() *cobra.Command {
