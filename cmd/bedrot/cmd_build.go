@@ -87,7 +87,7 @@ func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, sta
 	if err != nil {
 		return err
 	}
-	st, err := staging.Build(ctx, staging.Deps{Store: l.Store, Meta: l.Meta, Engine: eng, Logger: l.Logger}, staging.Options{Domains: domains})
+	st, err := staging.Build(ctx, staging.Deps{Store: l.Store, Meta: l.Meta, Engine: eng, Logger: l.Logger, Quality: l.Quality}, staging.Options{Domains: domains})
 	if err != nil {
 		return err
 	}
@@ -113,6 +113,9 @@ func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, sta
 		return g.printJSON("Build", map[string]any{"staging": out, "marts": ms})
 	}
 	fmt.Fprintf(g.stdout, "Staging: %d partition(s) rebuilt, %d up to date\n", st.Rebuilt, st.Skipped)
+	if st.Held > 0 {
+		fmt.Fprintf(g.stdout, "  %d partition(s) HELD: they broke their expectation suite and are in quarantine (bedrot quality results)\n", st.Held)
+	}
 	for _, p := range st.Partitions {
 		fmt.Fprintf(g.stdout, "  %-10s %s %s (%d rows)\n", p.Action, p.Dataset, p.Partition, p.Rows)
 	}

@@ -1,6 +1,7 @@
 package staging
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -22,6 +24,8 @@ import (
 	"time"
 
 	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/pluginhost"
+	"github.com/bedrot-label/bedrot/host/quality"
 	"github.com/bedrot-label/bedrot/host/sqlengine"
 	"github.com/bedrot-label/bedrot/host/storage"
 )
@@ -44,6 +48,9 @@ type Deps struct {
 	CacheDir string
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
+	// Quality, when set, validates every rebuilt partition against its
+	// dataset's suite (<suites dir>/<dataset>.json) before it is committed.
+	Quality *quality.Service
 }
 
 // Options say what to build.
@@ -74,6 +81,9 @@ const (
 	Skipped = "skipped"
 	// Emptied: no input row falls in it any more; its file left the manifest.
 	Emptied = "emptied"
+	// Held: the rebuilt partition broke its dataset's expectation suite; it
+	// is quarantined whole and the previous version stays in staging.
+	Held = "held"
 )
 
 // PartitionResult says what a build did with one partition.
@@ -91,6 +101,8 @@ type PartitionResult struct {
 	Inputs []string
 	// Fingerprint identifies the inputs and the build's rules.
 	Fingerprint string
+	// Validation is the id of its validation, when its dataset has a suite.
+	Validation string
 }
 
 // Result is what Build did.
@@ -98,8 +110,8 @@ type Result struct {
 	// RunID is the run recorded in the metastore ("staging-…").
 	RunID      string
 	Partitions []PartitionResult
-	// Rebuilt, Skipped and Emptied count partitions by action.
-	Rebuilt, Skipped, Emptied int
+	// Rebuilt, Skipped, Emptied and Held count partitions by action.
+	Rebuilt, Skipped, Emptied, Held int
 	// Rows is the number of rows written (in rebuilt partitions).
 	Rows int64
 	// Files are the keys of the files written.
@@ -249,6 +261,11 @@ func Build(ctx context.Context, deps Deps, opts Options) (Result, error) {
 		return res, fmt.Errorf("failed to record staging run: %w", err)
 	}
 	b := &builder{deps: deps, opts: opts, engine: engine, aliases: aliases, log: log.With("run", res.RunID), res: &res}
+	defer func() {
+		if b.validator != nil {
+			b.validator.Close()
+		}
+	}()
 	var runErr error
 	for _, step := range todo {
 		if runErr = step(b, ctx); runErr != nil {
@@ -273,6 +290,9 @@ type builder struct {
 	aliases *storeAliases
 	log     *slog.Logger
 	res     *Result
+	// validator is the quality plugin, launched at the first partition
+	// that has a suite.
+	validator *quality.Session
 }
 
 // rawFile is an input file with the raw dataset it belongs to and its place
@@ -630,6 +650,14 @@ func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs 
 				return err
 			}
 			f.Dataset, f.Rows, f.BatchID = ds.name, rows, pr.Partition
+			batch := len(commit.Batches) - 1 // this partition's
+			if held, err := b.validate(ctx, ds.name, pr, key, f, commit); err != nil || held {
+				if err != nil {
+					return err
+				}
+				commit.Batches = slices.Delete(commit.Batches, batch, batch+1)
+				continue // no state: the next build tries again
+			}
 			f.Meta, _ = json.Marshal(map[string]any{"inputs": pr.Inputs, "fingerprint": pr.Fingerprint, "version": ds.version})
 			written = append(written, f)
 			commit.Batches[len(commit.Batches)-1].Rows = rows
@@ -692,4 +720,74 @@ func newRunID(t time.Time) string {
 func owner() string {
 	h, _ := os.Hostname()
 	return fmt.Sprintf("%s:%d", h, os.Getpid())
+}
+
+// validate checks a rebuilt partition's file against its dataset's suite.
+// A partition that breaks it is held: its file moves to the domain's
+// _quarantine folder with the validation result beside it (both listed in
+// the quarantine.staging dataset by the same commit), and the partition's
+// previous version stays in staging.
+func (b *builder) validate(ctx context.Context, dataset string, pr *PartitionResult, key string, f metastore.File, commit *metastore.Commit) (bool, error) {
+	q := b.deps.Quality
+	if q == nil {
+		return false, nil
+	}
+	suite := q.SuiteFor(dataset)
+	if suite == "" {
+		return false, nil
+	}
+	if b.validator == nil {
+		sess, err := q.Open(ctx)
+		if errors.Is(err, pluginhost.ErrNotInstalled) {
+			b.log.Warn("not validated: the validator plugin is not installed", "dataset", dataset)
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		b.validator = sess
+	}
+	out, err := b.validator.ValidateKeys(ctx, dataset, suite, []string{key}, quality.Options{RunID: b.res.RunID})
+	if err != nil {
+		return false, fmt.Errorf("failed to validate %s %s: %w", dataset, pr.Partition, err)
+	}
+	if _, err := q.Record(ctx, out); err != nil {
+		return false, err
+	}
+	pr.Validation = out.ID
+	if out.Success {
+		return false, nil
+	}
+	qkey := path.Dir(path.Dir(key)) + "/_quarantine/" + path.Base(path.Dir(key)) + "-" + path.Base(key)
+	if err := b.deps.Meta.AddPending(ctx, b.res.RunID, qkey, qkey+".reason.json"); err != nil {
+		return false, err
+	}
+	obj, err := b.deps.Store.Open(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	_, err = b.deps.Store.Put(ctx, qkey, obj)
+	obj.Close()
+	if err != nil {
+		return false, err
+	}
+	reason, _ := json.MarshalIndent(map[string]any{"dataset": dataset, "partition": pr.Partition, "run_id": b.res.RunID,
+		"reason": "the rebuilt partition breaks its expectation suite; the previous version stays in staging", "validation": out.Result}, "", "  ")
+	n, err := b.deps.Store.Put(ctx, qkey+".reason.json", bytes.NewReader(reason))
+	if err != nil {
+		return false, err
+	}
+	if err := b.deps.Store.Delete(ctx, key); err == nil {
+		_ = b.deps.Meta.DropPending(ctx, key)
+	}
+	sum := sha256.Sum256(reason)
+	batch := "held-" + b.res.RunID + "-" + dataset + "-" + pr.Partition
+	commit.Batches = append(commit.Batches, metastore.Batch{Dataset: "quarantine.staging", ID: batch, RunID: b.res.RunID})
+	commit.Files = append(commit.Files,
+		metastore.File{Dataset: "quarantine.staging", Key: qkey, Size: f.Size, SHA256: f.SHA256, Rows: f.Rows, BatchID: batch, RunID: b.res.RunID},
+		metastore.File{Dataset: "quarantine.staging", Key: qkey + ".reason.json", Size: n, SHA256: hex.EncodeToString(sum[:]), BatchID: batch, RunID: b.res.RunID})
+	pr.Action, pr.Key = Held, qkey
+	b.res.Held++
+	b.log.Warn("staging partition breaks its suite; held in quarantine", "dataset", dataset, "partition", pr.Partition, "validation", out.ID)
+	return true, nil
 }
