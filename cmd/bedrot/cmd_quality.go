@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/quality"
+	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/zone"
 )
 
@@ -64,7 +64,11 @@ Exit code 5 means the data does not meet the suite.`,
 					return err
 				}
 			} else {
-				printValidation(g, out)
+				docs := ""
+				if out.Docs != "" {
+					docs = docsLocation(l, out.Docs)
+				}
+				printValidation(g, out, docs)
 			}
 			if !out.Success {
 				return &exitError{code: exitInvalid}
@@ -121,7 +125,8 @@ type gxResult struct {
 	} `json:"results"`
 }
 
-func printValidation(g *globals, out quality.Outcome) {
+// docs is where the validation's data docs page opens, or "".
+func printValidation(g *globals, out quality.Outcome, docs string) {
 	w := g.stdout
 	verdict := "PASSED"
 	if !out.Success {
@@ -171,8 +176,8 @@ func printValidation(g *globals, out quality.Outcome) {
 	if out.ID != "" {
 		fmt.Fprintf(w, "Recorded as %s (bedrot quality results %s)\n", out.ID, out.ID)
 	}
-	if out.Docs != "" {
-		fmt.Fprintf(w, "Data docs: %s\n", docsLocation(g, out.Docs))
+	if docs != "" {
+		fmt.Fprintf(w, "Data docs: %s\n", docs)
 	}
 }
 
@@ -195,11 +200,11 @@ func newQualityResultsCmd(g *globals) *cobra.Command {
 					_, err := g.stdout.Write(append(indentJSON(v.Result), '\n'))
 					return err
 				}
-				out := quality.Outcome{Validation: v}
+				docs := ""
 				if key := zone.DataDocsDir(v.Dataset) + "/" + v.ID + ".html"; statOK(ctx, l, key) {
-					out.Docs = key
+					docs = docsLocation(l, key)
 				}
-				printValidation(g, out)
+				printValidation(g, quality.Outcome{Validation: v}, docs)
 				return nil
 			}
 			vs, err := l.Meta.ListValidations(ctx, f)
@@ -228,7 +233,7 @@ func newQualityResultsCmd(g *globals) *cobra.Command {
 			}
 			if f.Dataset != "" {
 				if key := zone.DataDocsDir(f.Dataset) + "/index.html"; statOK(ctx, l, key) {
-					fmt.Fprintf(g.stdout, "\nData docs: %s\n", docsLocation(g, key))
+					fmt.Fprintf(g.stdout, "\nData docs: %s\n", docsLocation(l, key))
 				}
 			}
 			return nil
@@ -246,14 +251,11 @@ func statOK(ctx context.Context, l *lake.Lake, key string) bool {
 
 // docsLocation is where a user opens a data docs page: a file:// URL on a
 // folder lake, the object's address on S3.
-func docsLocation(g *globals, key string) string {
-	loc := g.cfg.Lake
-	if g.cfg.Storage.Backend == "s3" {
-		return fmt.Sprintf("s3://%s/%s", g.cfg.Storage.S3.Bucket, strings.TrimPrefix(g.cfg.Storage.S3.Prefix+"/"+key, "/"))
+func docsLocation(l *lake.Lake, key string) string {
+	if lf, ok := l.Store.(storage.LocalFiles); ok {
+		if p := lf.LocalPath(key); p != "" {
+			return "file://" + p
+		}
 	}
-	abs, err := filepath.Abs(filepath.Join(loc, filepath.FromSlash(key)))
-	if err != nil {
-		return key
-	}
-	return "file://" + abs
+	return l.Store.Location() + "/" + key
 }

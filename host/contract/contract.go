@@ -64,9 +64,6 @@ type Contract struct {
 	Columns []Column `yaml:"columns" json:"columns"`
 }
 
-// TypeName is the contract spelling of a field's type.
-func TypeName(f sdk.Field) string { return f.TypeString() }
-
 var decimalType = regexp.MustCompile(`^decimal\((\d+),(\d+)\)$`)
 
 func validType(t string) bool {
@@ -87,7 +84,7 @@ func validType(t string) bool {
 func FromSchema(dataset string, s sdk.Schema, primaryKey []string) Contract {
 	c := Contract{Dataset: dataset, Policy: Evolve, PrimaryKey: primaryKey}
 	for _, f := range s.Fields {
-		c.Columns = append(c.Columns, Column{Name: f.Name, Type: TypeName(f), Nullable: f.Nullable, Doc: f.Doc})
+		c.Columns = append(c.Columns, Column{Name: f.Name, Type: f.TypeString(), Nullable: f.Nullable, Doc: f.Doc})
 	}
 	return c
 }
@@ -221,7 +218,7 @@ func Compare(c Contract, s sdk.Schema) Drift {
 			d.Missing = append(d.Missing, col)
 			continue
 		}
-		if t := TypeName(f); t != col.Type {
+		if t := f.TypeString(); t != col.Type {
 			d.Changed = append(d.Changed, fmt.Sprintf("column %q is %s in the data, %s in the contract", col.Name, t, col.Type))
 		} else if f.Nullable && !col.Nullable {
 			d.Changed = append(d.Changed, fmt.Sprintf("column %q may be null in the data, but the contract says it never is", col.Name))
@@ -229,7 +226,7 @@ func Compare(c Contract, s sdk.Schema) Drift {
 	}
 	for _, f := range s.Fields {
 		if !known[f.Name] {
-			d.Added = append(d.Added, Column{Name: f.Name, Type: TypeName(f), Nullable: f.Nullable, Doc: f.Doc})
+			d.Added = append(d.Added, Column{Name: f.Name, Type: f.TypeString(), Nullable: f.Nullable, Doc: f.Doc})
 		}
 	}
 	return d
@@ -321,27 +318,6 @@ func nullText(nullable bool) string {
 		return " (nullable)"
 	}
 	return ""
-}
-
-// schema is the SDK schema a contract describes.
-func (c Contract) schema() sdk.Schema {
-	var s sdk.Schema
-	for _, col := range c.Columns {
-		f := sdk.Field{Name: col.Name, Nullable: col.Nullable, Doc: col.Doc}
-		if m := decimalType.FindStringSubmatch(col.Type); m != nil {
-			p, _ := strconv.Atoi(m[1])
-			sc, _ := strconv.Atoi(m[2])
-			f.Type, f.Precision, f.Scale = sdk.TypeDecimal, int32(p), int32(sc)
-		} else {
-			for t := sdk.TypeString; t <= sdk.TypeDecimal; t++ {
-				if t.String() == col.Type {
-					f.Type = t
-				}
-			}
-		}
-		s.Fields = append(s.Fields, f)
-	}
-	return s
 }
 
 // Apply carries out a discard_value or discard_row decision on a batch of

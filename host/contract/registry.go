@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/sdk"
 )
 
 // Registry keeps contracts in the metastore, fed by the contract files of
@@ -120,7 +121,8 @@ type Outcome struct {
 // and applies the policy: a dataset seen for the first time gets a
 // contract from the schema; under evolve new columns make a new version.
 // The caller fails or filters the stream's batches as the Decision says.
-func (r *Registry) Enforce(ctx context.Context, dataset string, c Contract, runID string) (Outcome, error) {
+func (r *Registry) Enforce(ctx context.Context, dataset string, schema sdk.Schema, primaryKey []string, runID string) (Outcome, error) {
+	c := FromSchema(dataset, schema, primaryKey)
 	cur, err := r.Current(ctx, dataset)
 	if err != nil {
 		return Outcome{}, err
@@ -133,7 +135,6 @@ func (r *Registry) Enforce(ctx context.Context, dataset string, c Contract, runI
 		return Outcome{Contract: Versioned{Contract: c, Version: v, Origin: "discovered"},
 			Notes: []string{fmt.Sprintf("contract %s v%d created from the source's schema", dataset, v)}}, nil
 	}
-	schema := c.schema()
 	dec := Decide(cur.Contract, Compare(cur.Contract, schema))
 	out := Outcome{Decision: dec, Contract: *cur}
 	if dec.Evolved != nil && len(dec.Violations) == 0 {

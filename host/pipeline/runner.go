@@ -324,7 +324,7 @@ func (r *runner) enforceContracts(ctx context.Context, streams []sdk.Stream) err
 	r.droppedRows, r.droppedValues = map[string]int{}, map[string]int{}
 	for _, s := range streams {
 		ds := zone.RawDataset(r.req.Source, s.Name)
-		out, err := r.p.Contracts.Enforce(ctx, ds, contract.FromSchema(ds, s.Schema, s.PrimaryKey), r.runID)
+		out, err := r.p.Contracts.Enforce(ctx, ds, s.Schema, s.PrimaryKey, r.runID)
 		if err != nil {
 			return sdk.ConfigError(fmt.Errorf("contract of %s: %w", ds, err))
 		}

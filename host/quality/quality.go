@@ -111,9 +111,8 @@ type input interface {
 func (s *Service) ValidateDataset(ctx context.Context, dataset string, opts Options) (Outcome, error) {
 	suitePath := opts.Suite
 	if suitePath == "" {
-		suitePath = s.SuitePath(dataset)
-		if _, err := os.Stat(suitePath); errors.Is(err, os.ErrNotExist) {
-			return Outcome{}, fmt.Errorf("%w for %s: write one at %s or pass --suite FILE", ErrNoSuite, dataset, suitePath)
+		if suitePath = s.SuiteFor(dataset); suitePath == "" {
+			return Outcome{}, fmt.Errorf("%w for %s: write one at %s or pass --suite FILE", ErrNoSuite, dataset, s.SuitePath(dataset))
 		}
 	}
 	files, err := s.Meta.ListFiles(ctx, dataset)
