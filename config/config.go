@@ -9,8 +9,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +22,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/bedrot-label/bedrot/host/notify"
 )
 
 // ErrBadConfiguration wraps every validation error.
@@ -40,6 +44,9 @@ type Config struct {
 	Secrets  SecretsConfig  `koanf:"secrets" json:"secrets"`
 	Quality  QualityConfig  `koanf:"quality" json:"quality"`
 	Curated  CuratedConfig  `koanf:"curated" json:"curated"`
+	Daemon   DaemonConfig   `koanf:"daemon" json:"daemon"`
+	// Alerts routes the daemon's alerts to notifiers by severity.
+	Alerts notify.Config `koanf:"alerts" json:"alerts"`
 	// Sources holds each source's plugin configuration, by source name.
 	Sources map[string]SourceConfig `koanf:"sources" json:"sources"`
 }
@@ -122,10 +129,48 @@ type LogConfig struct {
 	Format string `koanf:"format" json:"format"` // text or json
 }
 
+// DaemonConfig configures `bedrot serve`: its HTTP API, how many runs it
+// works at once, and how failed runs are retried.
+type DaemonConfig struct {
+	// HTTP is the address of the API, /metrics, /healthz and /readyz
+	// (default 127.0.0.1:8080).
+	HTTP string `koanf:"http" json:"http"`
+	// URL is where commands such as `bedrot trigger --daemon` reach a
+	// running daemon (default http://<http>).
+	URL string `koanf:"url" json:"url"`
+	// Workers is how many runs one daemon works at once (default 2).
+	Workers int `koanf:"workers" json:"workers"`
+	// MaxAttempts is how many times a run is tried before it is given up
+	// and alerted (default 3). Configuration errors are not retried.
+	MaxAttempts int `koanf:"max_attempts" json:"max_attempts"`
+	// RetryBackoff is the first retry's delay; it doubles with each attempt,
+	// with jitter (default 30s).
+	RetryBackoff time.Duration `koanf:"retry_backoff" json:"retry_backoff"`
+	// MisfireGrace: a scheduled time missed while every daemon was down is
+	// still run on start if it is at most this old (default 1h).
+	MisfireGrace time.Duration `koanf:"misfire_grace" json:"misfire_grace"`
+	// CheckInterval is how often the daemon looks for alert conditions
+	// (data loss, failed runs, quality, slow runs) (default 30s).
+	CheckInterval time.Duration `koanf:"check_interval" json:"check_interval"`
+	// LineageURL, if set, receives every OpenLineage event (Marquez:
+	// http://marquez:5000); LineageAPIKey is sent as a bearer token.
+	LineageURL    string `koanf:"lineage_url" json:"lineage_url"`
+	LineageAPIKey string `koanf:"lineage_api_key" json:"-"`
+}
+
 // SourceConfig is one source's settings.
 type SourceConfig struct {
 	// Plugin is the source plugin's name (default: the source name).
 	Plugin string `koanf:"plugin" json:"plugin"`
+	// Schedule is when the daemon runs the source: a cron expression (five
+	// fields, or six with seconds first), a descriptor (@hourly, @daily), or
+	// @every <duration>. Empty: only on demand.
+	Schedule string `koanf:"schedule" json:"schedule,omitempty"`
+	// Timezone interprets Schedule (IANA name, default UTC).
+	Timezone string `koanf:"timezone" json:"timezone,omitempty"`
+	// Timeout cancels a run that takes longer, and kills its plugin
+	// (default 1h).
+	Timeout time.Duration `koanf:"timeout" json:"timeout,omitempty"`
 	// Config is passed to the plugin.
 	Config map[string]string `koanf:"config" json:"config"`
 }
@@ -139,6 +184,8 @@ func Default() Config {
 		Log:     LogConfig{Level: "error", Format: "text"},
 		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge", ContractsDir: "config/contracts"},
 		Curated: CuratedConfig{MartsDir: "config/marts", AnalyticsSchema: "analytics"},
+		Daemon: DaemonConfig{HTTP: "127.0.0.1:8080", Workers: 2, MaxAttempts: 3, RetryBackoff: 30 * time.Second,
+			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second},
 	}
 }
 
@@ -150,6 +197,9 @@ func (c Config) Source(name string) SourceConfig {
 	}
 	if sc.Config == nil {
 		sc.Config = map[string]string{}
+	}
+	if sc.Timeout <= 0 {
+		sc.Timeout = time.Hour
 	}
 	return sc
 }
@@ -179,6 +229,20 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	if c.Daemon.Workers < 0 {
+		errs = append(errs, "daemon.workers: must be at least 1")
+	}
+	if c.Daemon.MaxAttempts < 0 {
+		errs = append(errs, "daemon.max_attempts: must be at least 1")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Sources)) {
+		sc := c.Sources[name]
+		if sc.Timezone != "" {
+			if _, err := time.LoadLocation(sc.Timezone); err != nil {
+				errs = append(errs, fmt.Sprintf("sources.%s.timezone: %q is not an IANA time zone (e.g. Europe/Berlin)", name, sc.Timezone))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadConfiguration, strings.Join(errs, "; "))
@@ -229,6 +293,10 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"log.level": def.Log.Level, "log.format": def.Log.Format,
 		"secrets.key": "", "secrets.key_path": "",
 		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator, "quality.contracts_dir": def.Quality.ContractsDir,
+		"daemon.http": def.Daemon.HTTP, "daemon.url": "", "daemon.workers": def.Daemon.Workers,
+		"daemon.max_attempts": def.Daemon.MaxAttempts, "daemon.retry_backoff": def.Daemon.RetryBackoff.String(),
+		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.check_interval": def.Daemon.CheckInterval.String(),
+		"daemon.lineage_url": "", "daemon.lineage_api_key": "",
 		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,
 	}, "."), nil)
 	environ := opts.Environ

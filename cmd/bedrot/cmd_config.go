@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/notify"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -50,6 +51,19 @@ func redacted(cfg config.Config) config.Config {
 	cfg.Secrets.Key = hide(cfg.Secrets.Key)
 	cfg.Database.URL = redactURL(cfg.Database.URL)
 	cfg.Curated.AnalyticsURL = redactURL(cfg.Curated.AnalyticsURL)
+	cfg.Daemon.LineageURL = redactURL(cfg.Daemon.LineageURL)
+	notifiers := map[string]notify.NotifierConfig{}
+	for name, n := range cfg.Alerts.Notifiers {
+		// Webhook URLs carry tokens (Slack's path is the secret).
+		n.URL, n.Secret, n.RoutingKey, n.Password = hide(n.URL), hide(n.Secret), hide(n.RoutingKey), hide(n.Password)
+		headers := map[string]string{}
+		for k, v := range n.Headers {
+			headers[k] = hide(v)
+		}
+		n.Headers = headers
+		notifiers[name] = n
+	}
+	cfg.Alerts.Notifiers = notifiers
 	sources := map[string]config.SourceConfig{}
 	for name, sc := range cfg.Sources {
 		c := map[string]string{}

@@ -205,6 +205,7 @@ type RunFilter struct {
 
 // Store is the metastore. Implementations are safe for concurrent use.
 type Store interface {
+	PauseStore
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string
 	Close() error

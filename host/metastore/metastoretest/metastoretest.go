@@ -49,6 +49,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"Validations":               testValidations,
 		"Contracts":                 testContracts,
 		"CanceledContext":           testCanceledContext,
+		"Pauses":                    testPauses,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,28 @@
+package metastore
+
+import (
+	"context"
+	"time"
+)
+
+// Pause records that a source is paused: the daemon starts none of its
+// runs until it is resumed.
+type Pause struct {
+	Source string
+	At     time.Time
+	// By is who paused it: a user name, or "auto" for an alert's
+	// remediation.
+	By     string
+	Reason string
+}
+
+// PauseStore keeps which sources are paused.
+type PauseStore interface {
+	// PauseSource pauses a source; pausing a paused source keeps the first
+	// pause and reports false.
+	PauseSource(ctx context.Context, p Pause) (paused bool, err error)
+	// ResumeSource resumes a source and reports whether it was paused.
+	ResumeSource(ctx context.Context, source string) (resumed bool, err error)
+	// Pauses returns the paused sources by name.
+	Pauses(ctx context.Context) (map[string]Pause, error)
+}
