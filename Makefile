@@ -62,8 +62,13 @@ chromium: ## make sure Debian's chromium is installed (the data docs are checked
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		{ echo "could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }
 
+.PHONY: promtool
+promtool: ## make sure Debian's promtool is installed (deploy/ checks the Prometheus rules, config and a real /metrics scrape with it)
+	@command -v promtool >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) || \
+		{ echo "could not install promtool: run 'apt-get install -y prometheus' as root" >&2; exit 1; }
+
 .PHONY: test
-test: minio postgres chromium ## run every test under the race detector: host (PostgreSQL and MinIO included), SDK, example plugin
+test: minio postgres chromium promtool ## run every test under the race detector: host (PostgreSQL and MinIO included), SDK, example plugin
 	$(GO) vet ./... && (cd sdk && $(GO) vet ./...)
 	$(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...

@@ -45,6 +45,7 @@ type Config struct {
 	Quality  QualityConfig  `koanf:"quality" json:"quality"`
 	Curated  CuratedConfig  `koanf:"curated" json:"curated"`
 	Daemon   DaemonConfig   `koanf:"daemon" json:"daemon"`
+	Lineage  LineageConfig  `koanf:"lineage" json:"lineage"`
 	// Alerts routes the daemon's alerts to notifiers by severity.
 	Alerts notify.Config `koanf:"alerts" json:"alerts"`
 	// Sources holds each source's plugin configuration, by source name.
@@ -152,10 +153,18 @@ type DaemonConfig struct {
 	// CheckInterval is how often the daemon looks for alert conditions
 	// (data loss, failed runs, quality, slow runs) (default 30s).
 	CheckInterval time.Duration `koanf:"check_interval" json:"check_interval"`
-	// LineageURL, if set, receives every OpenLineage event (Marquez:
-	// http://marquez:5000); LineageAPIKey is sent as a bearer token.
-	LineageURL    string `koanf:"lineage_url" json:"lineage_url"`
-	LineageAPIKey string `koanf:"lineage_api_key" json:"-"`
+}
+
+// LineageConfig configures OpenLineage events: every run writes START and
+// COMPLETE/FAIL events to .bedrot/lineage/ in the lake, and to URL when set.
+type LineageConfig struct {
+	// URL of an OpenLineage HTTP backend (Marquez: http://marquez:5000;
+	// events are POSTed to <url>/api/v1/lineage).
+	URL string `koanf:"url" json:"url"`
+	// APIKey is sent as a bearer token (lineage.api_key_file for a file).
+	APIKey string `koanf:"api_key" json:"-"`
+	// Namespace is the job namespace (default bedrot).
+	Namespace string `koanf:"namespace" json:"namespace"`
 }
 
 // SourceConfig is one source's settings.
@@ -186,6 +195,7 @@ func Default() Config {
 		Curated: CuratedConfig{MartsDir: "config/marts", AnalyticsSchema: "analytics"},
 		Daemon: DaemonConfig{HTTP: "127.0.0.1:8080", Workers: 2, MaxAttempts: 3, RetryBackoff: 30 * time.Second,
 			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second},
+		Lineage: LineageConfig{Namespace: "bedrot"},
 	}
 }
 
@@ -296,7 +306,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"daemon.http": def.Daemon.HTTP, "daemon.url": "", "daemon.workers": def.Daemon.Workers,
 		"daemon.max_attempts": def.Daemon.MaxAttempts, "daemon.retry_backoff": def.Daemon.RetryBackoff.String(),
 		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.check_interval": def.Daemon.CheckInterval.String(),
-		"daemon.lineage_url": "", "daemon.lineage_api_key": "",
+		"lineage.url": "", "lineage.api_key": "", "lineage.namespace": def.Lineage.Namespace,
 		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,
 	}, "."), nil)
 	environ := opts.Environ

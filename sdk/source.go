@@ -19,6 +19,16 @@ type Param struct {
 	Default string
 }
 
+// Backfill parameters. A source that can read a past window of a stream
+// declares both in its Spec; `bedrot backfill` then passes them, as dates
+// (YYYY-MM-DD, inclusive), with the one stream to read in
+// ReadRequest.Streams. A window read must not move the stream's state
+// backwards: checkpoint only a state newer than the one it was given.
+const (
+	ParamWindowStart = "window_start"
+	ParamWindowEnd   = "window_end"
+)
+
 // Spec describes a plugin: who it is and which parameters it takes.
 type Spec struct {
 	// Name is the plugin's short name, e.g. "distrokid". The binary is

@@ -51,7 +51,7 @@ func redacted(cfg config.Config) config.Config {
 	cfg.Secrets.Key = hide(cfg.Secrets.Key)
 	cfg.Database.URL = redactURL(cfg.Database.URL)
 	cfg.Curated.AnalyticsURL = redactURL(cfg.Curated.AnalyticsURL)
-	cfg.Daemon.LineageURL = redactURL(cfg.Daemon.LineageURL)
+	cfg.Lineage.URL = redactURL(cfg.Lineage.URL)
 	notifiers := map[string]notify.NotifierConfig{}
 	for name, n := range cfg.Alerts.Notifiers {
 		// Webhook URLs carry tokens (Slack's path is the secret).

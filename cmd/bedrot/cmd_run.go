@@ -80,7 +80,7 @@ Files already ingested are skipped (the source keeps their SHA-256 in its state)
 					source, source, strings.ToUpper(source), source)
 			}
 			return g.runPipeline(cmd.Context(), source, func(ctx context.Context, l *lake.Lake) (pipeline.Result, error) {
-				return l.Pipeline.Ingest(ctx, pipeline.Request{Source: sc.Plugin, Config: copyConfig(sc.Config)})
+				return l.Pipeline.Ingest(ctx, pipeline.Request{Source: source, Plugin: sc.Plugin, Config: copyConfig(sc.Config)})
 			})
 		},
 	})
@@ -98,7 +98,7 @@ source. Use it after a plugin upgrade or to repair raw. Row counts stay the same
 			source := args[0]
 			sc := g.cfg.Source(source)
 			return g.runPipeline(cmd.Context(), source, func(ctx context.Context, l *lake.Lake) (pipeline.Result, error) {
-				return l.Pipeline.Replay(ctx, sc.Plugin, copyConfig(sc.Config))
+				return l.Pipeline.Replay(ctx, pipeline.Request{Source: source, Plugin: sc.Plugin, Config: copyConfig(sc.Config)})
 			})
 		},
 	}

@@ -137,6 +137,7 @@ _file reads its value from that file (for secrets).
 					return err
 				}
 			}
+			lake.Version = version
 			return g.load(cmd)
 		},
 		PersistentPostRun: func(cmd *cobra.Command, args []string) {
@@ -158,7 +159,8 @@ _file reads its value from that file (for secrets).
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file, and of its plugins to FILE.plugin (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
-		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g))
+		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g),
+		newServeCmd(g), newTriggerCmd(g), newBackfillCmd(g), newPauseCmd(g), newResumeCmd(g), newJobsCmd(g), newAlertsCmd(g), newSLOCmd(g), newLineageCmd(g))
 	return root
 }
 

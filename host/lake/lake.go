@@ -17,6 +17,7 @@ import (
 	"github.com/bedrot-label/bedrot/config"
 	"github.com/bedrot-label/bedrot/host/contract"
 	"github.com/bedrot-label/bedrot/host/credentials"
+	"github.com/bedrot-label/bedrot/host/lineage"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
 	"github.com/bedrot-label/bedrot/host/pipeline"
@@ -39,7 +40,9 @@ type Lake struct {
 	Plugins  *pluginhost.Host
 	Pipeline *pipeline.Pipeline
 	Quality  *quality.Service
-	Logger   *slog.Logger
+	// Lineage writes OpenLineage events of every run.
+	Lineage *lineage.Client
+	Logger  *slog.Logger
 }
 
 // Options tune Open.
@@ -119,6 +122,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 		Credentials: vault, Contracts: &contract.Registry{Meta: l.Meta, Dir: cfg.Quality.ContractsDir}}
 	l.Quality = &quality.Service{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Validator: cfg.Quality.Validator, SuitesDir: cfg.Quality.SuitesDir}
 	l.Pipeline.Quality = l.Quality
+	if err := l.openLineage(logger); err != nil {
+		_ = l.Meta.Close()
+		return nil, fmt.Errorf("%w: lineage: %w", config.ErrBadConfiguration, err)
+	}
+	l.Pipeline.Observers = append(l.Pipeline.Observers, runLineage{c: l.Lineage})
 	return l, nil
 }
 

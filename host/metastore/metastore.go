@@ -57,6 +57,9 @@ const (
 	RunFailed  = "failed"
 	// RunAbandoned: the run's process died without finishing (found by the sweeper).
 	RunAbandoned = "abandoned"
+	// RunRetried: the run failed and the scheduler retries its job; the
+	// retry's run is the one that counts (for alerts and the success rate).
+	RunRetried = "retried"
 )
 
 // Run is one execution of a pipeline for a source.
@@ -205,6 +208,7 @@ type RunFilter struct {
 
 // Store is the metastore. Implementations are safe for concurrent use.
 type Store interface {
+	AlertStore
 	PauseStore
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string
@@ -223,6 +227,9 @@ type Store interface {
 	// FinishRun sets a run's final status, error text and stats.
 	FinishRun(ctx context.Context, id, status, errText string, stats json.RawMessage) error
 	GetRun(ctx context.Context, id string) (Run, error)
+	// MarkRunRetried turns a failed run into a retried one (the scheduler
+	// tries its job again); it reports false if the run was not failed.
+	MarkRunRetried(ctx context.Context, id string) (bool, error)
 	// ListRuns returns runs newest first.
 	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
 	// StartStep and FinishStep record a run's steps.

@@ -1,13 +1,16 @@
 // Package metrics holds the Prometheus metrics the bedrot daemon exposes on
 // /metrics: runs, records and bytes ingested, run and step durations,
 // retries, plugin launches and crashes, data quality, last success, data
-// freshness and open alerts.
+// freshness and open alerts; validations and raised alerts; the service
+// level figures (success rate, freshness, mean times to detect and to
+// resolve) and the work of AI agents.
 //
 // Every metric lives in a registry of its own (never the client_golang
 // global default), so tests and plugins cannot collide with it. Names carry
 // the project prefix "bedrot_" and their unit, and labels are bounded: source,
-// stream, dataset, status, severity, step and plugin only — never a run ID,
-// an ISRC, a file path or error text (those belong in logs and run history).
+// stream, dataset, status, outcome, severity, step, plugin and agent_type
+// only — never a run ID, an agent ID, an ISRC, a file path or error text
+// (those belong in logs and run history).
 //
 // The host calls the small API on *Metrics as things happen:
 //
@@ -58,6 +61,14 @@ const (
 	SeverityOther    = "other"
 )
 
+// Validation outcomes accepted by Validated. Anything else is counted as
+// StatusOther.
+const (
+	ValidationPassed = "passed"
+	ValidationFailed = "failed"
+	ValidationError  = "error"
+)
+
 // Unknown replaces an empty label value: an empty value is
 // indistinguishable from a missing label in PromQL.
 const Unknown = "unknown"
@@ -65,6 +76,7 @@ const Unknown = "unknown"
 var (
 	knownStatuses   = map[string]bool{StatusSucceeded: true, StatusPartial: true, StatusFailed: true, StatusAbandoned: true}
 	knownSeverities = []string{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+	knownOutcomes   = map[string]bool{ValidationPassed: true, ValidationFailed: true, ValidationError: true}
 )
 
 // RunDurationBuckets are the upper bounds (seconds) of the run duration
@@ -75,6 +87,10 @@ var RunDurationBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 
 // StepDurationBuckets are the upper bounds (seconds) of the step duration
 // histogram: steps are shorter than runs, down to a tenth of a second.
 var StepDurationBuckets = []float64{0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600}
+
+// AgentTaskDurationBuckets are the upper bounds (seconds) of the agent task
+// duration histogram: from a quick lookup to an hour-long analysis.
+var AgentTaskDurationBuckets = []float64{0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600}
 
 // Metrics is the daemon's set of metrics and the registry holding them.
 // Create it with New.
@@ -96,6 +112,18 @@ type Metrics struct {
 	openAlerts   *prometheus.GaugeVec
 	queued       prometheus.Gauge
 	freshness    *freshnessCollector
+
+	validations  *prometheus.CounterVec
+	alertsRaised *prometheus.CounterVec
+
+	sloSuccess   *prometheus.GaugeVec
+	sloFreshness *prometheus.GaugeVec
+	sloMTTD      *prometheus.GaugeVec
+	sloMTTR      *prometheus.GaugeVec
+
+	agentTasks     *prometheus.CounterVec
+	agentDuration  *prometheus.HistogramVec
+	agentKnowledge *prometheus.CounterVec
 }
 
 // Option configures New.
@@ -172,15 +200,58 @@ func New(opts ...Option) *Metrics {
 		now: func() time.Time { return m.now() },
 	}
 
+	m.validations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "validations_total",
+		Help: "Finished validations of a dataset against its expectation suite, by outcome (passed, failed, error, other).",
+	}, []string{"dataset", "outcome"})
+	m.alertsRaised = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "alerts_raised_total",
+		Help: "Alerts raised (new alerts, not repeats of an open one) by severity.",
+	}, []string{"severity"})
+	m.sloSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "slo", Name: "success_ratio",
+		Help: "Pipeline success rate of the source over the SLO window: final runs that succeeded or partially succeeded divided by all final runs (goal: above 0.999).",
+	}, []string{"source"})
+	m.sloFreshness = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "slo", Name: "freshness_seconds",
+		Help: "Data freshness of the source when the SLO was last computed: now minus the finish of its newest successful run (goal: under one week).",
+	}, []string{"source"})
+	// The mean times have no label: a vector without labels exports nothing
+	// until the first incident is measured, instead of a misleading 0.
+	m.sloMTTD = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "slo", Name: "mttd_seconds",
+		Help: "Mean time to detect over the SLO window: from the condition's start (a failing run's finish) to its alert (goal: under 5 minutes).",
+	}, nil)
+	m.sloMTTR = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "slo", Name: "mttr_seconds",
+		Help: "Mean time to resolve over the SLO window: from an alert's first detection to its resolution (goal: under 30 minutes).",
+	}, nil)
+	m.agentTasks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "agent", Name: "tasks_total",
+		Help: "Finished AI agent tasks by agent type and final status (succeeded, failed, canceled, other).",
+	}, []string{"agent_type", "status"})
+	m.agentDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Subsystem: "agent", Name: "task_duration_seconds",
+		Help:    "Wall-clock duration of finished AI agent tasks by agent type.",
+		Buckets: AgentTaskDurationBuckets,
+	}, []string{"agent_type"})
+	m.agentKnowledge = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "agent", Name: "knowledge_contributions_total",
+		Help: "Entries AI agents added to the knowledge base, by agent type.",
+	}, []string{"agent_type"})
+
 	// Every severity is always exported, so "no critical alert" is a 0,
-	// not a missing series.
+	// not a missing series, and increase() sees the first raised alert.
 	for _, s := range knownSeverities {
 		m.openAlerts.WithLabelValues(s).Set(0)
+		m.alertsRaised.WithLabelValues(s)
 	}
 
 	m.reg.MustRegister(
 		m.runs, m.runDuration, m.stepDuration, m.lastSuccess, m.records, m.bytes,
 		m.retries, m.launches, m.crashes, m.quality, m.openAlerts, m.queued, m.freshness,
+		m.validations, m.alertsRaised, m.sloSuccess, m.sloFreshness, m.sloMTTD, m.sloMTTR,
+		m.agentTasks, m.agentDuration, m.agentKnowledge,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
@@ -300,6 +371,27 @@ func (m *Metrics) SetOpenAlerts(severity string, n int) {
 		severity = SeverityOther
 	}
 	m.openAlerts.WithLabelValues(severity).Set(float64(max(n, 0)))
+}
+
+// AlertRaised counts a new alert of severity (a repeat of an alert that is
+// still open is not new). The four known severities are always exported (0
+// until raised); any other severity is counted as "other".
+func (m *Metrics) AlertRaised(severity string) {
+	if !isKnownSeverity(severity) {
+		severity = SeverityOther
+	}
+	m.alertsRaised.WithLabelValues(severity).Inc()
+}
+
+// Validated counts a finished validation of dataset. outcome is
+// ValidationPassed, ValidationFailed (some expectation failed) or
+// ValidationError (the validation could not run); anything else is counted
+// as "other".
+func (m *Metrics) Validated(dataset, outcome string) {
+	if !knownOutcomes[outcome] {
+		outcome = StatusOther
+	}
+	m.validations.WithLabelValues(labelValue(dataset), outcome).Inc()
 }
 
 // SetQueueDepth sets the number of scheduled runs waiting for a worker.

@@ -123,27 +123,47 @@ func TestHandlerExposesEveryMetric(t *testing.T) {
 	m.SetFreshnessFunc(func() map[string]time.Time {
 		return map[string]time.Time{"raw/spotify/streams": t0.Add(-2 * time.Hour)}
 	})
+	m.Validated("raw/spotify/streams", ValidationPassed)
+	m.Validated("raw/spotify/streams", ValidationFailed)
+	m.Validated("raw/spotify/streams", ValidationFailed)
+	m.AlertRaised(SeverityMedium)
+	m.SetSLOSuccessRatio("spotify", 0.998)
+	m.SetSLOFreshness("spotify", 26*time.Hour)
+	m.SetSLOMTTD(90 * time.Second)
+	m.SetSLOMTTR(20 * time.Minute)
+	m.AgentTaskFinished("data-quality", AgentTaskSucceeded, 12*time.Second)
+	m.AgentTaskFinished("data-quality", AgentTaskFailed, 400*time.Second)
+	m.AgentKnowledgeContributed("data-quality", 3)
 
 	fams := scrape(t, m.Handler())
 
 	want := map[string]dto.MetricType{
-		"bedrot_runs_total":                      dto.MetricType_COUNTER,
-		"bedrot_run_duration_seconds":            dto.MetricType_HISTOGRAM,
-		"bedrot_step_duration_seconds":           dto.MetricType_HISTOGRAM,
-		"bedrot_last_success_timestamp_seconds":  dto.MetricType_GAUGE,
-		"bedrot_records_total":                   dto.MetricType_COUNTER,
-		"bedrot_ingested_bytes_total":            dto.MetricType_COUNTER,
-		"bedrot_retries_total":                   dto.MetricType_COUNTER,
-		"bedrot_plugin_launches_total":           dto.MetricType_COUNTER,
-		"bedrot_plugin_crashes_total":            dto.MetricType_COUNTER,
-		"bedrot_quality_score_ratio":             dto.MetricType_GAUGE,
-		"bedrot_data_freshness_seconds":          dto.MetricType_GAUGE,
-		"bedrot_alerts_open":                     dto.MetricType_GAUGE,
-		"bedrot_queued_runs":                     dto.MetricType_GAUGE,
-		"go_goroutines":                          dto.MetricType_GAUGE,
-		"go_build_info":                          dto.MetricType_GAUGE,
-		"process_cpu_seconds_total":              dto.MetricType_COUNTER,
-		"promhttp_metric_handler_requests_total": dto.MetricType_COUNTER,
+		"bedrot_runs_total":                          dto.MetricType_COUNTER,
+		"bedrot_run_duration_seconds":                dto.MetricType_HISTOGRAM,
+		"bedrot_step_duration_seconds":               dto.MetricType_HISTOGRAM,
+		"bedrot_last_success_timestamp_seconds":      dto.MetricType_GAUGE,
+		"bedrot_records_total":                       dto.MetricType_COUNTER,
+		"bedrot_ingested_bytes_total":                dto.MetricType_COUNTER,
+		"bedrot_retries_total":                       dto.MetricType_COUNTER,
+		"bedrot_plugin_launches_total":               dto.MetricType_COUNTER,
+		"bedrot_plugin_crashes_total":                dto.MetricType_COUNTER,
+		"bedrot_quality_score_ratio":                 dto.MetricType_GAUGE,
+		"bedrot_data_freshness_seconds":              dto.MetricType_GAUGE,
+		"bedrot_alerts_open":                         dto.MetricType_GAUGE,
+		"bedrot_queued_runs":                         dto.MetricType_GAUGE,
+		"bedrot_validations_total":                   dto.MetricType_COUNTER,
+		"bedrot_alerts_raised_total":                 dto.MetricType_COUNTER,
+		"bedrot_slo_success_ratio":                   dto.MetricType_GAUGE,
+		"bedrot_slo_freshness_seconds":               dto.MetricType_GAUGE,
+		"bedrot_slo_mttd_seconds":                    dto.MetricType_GAUGE,
+		"bedrot_slo_mttr_seconds":                    dto.MetricType_GAUGE,
+		"bedrot_agent_tasks_total":                   dto.MetricType_COUNTER,
+		"bedrot_agent_task_duration_seconds":         dto.MetricType_HISTOGRAM,
+		"bedrot_agent_knowledge_contributions_total": dto.MetricType_COUNTER,
+		"go_goroutines":                              dto.MetricType_GAUGE,
+		"go_build_info":                              dto.MetricType_GAUGE,
+		"process_cpu_seconds_total":                  dto.MetricType_COUNTER,
+		"promhttp_metric_handler_requests_total":     dto.MetricType_COUNTER,
 	}
 	for name, typ := range want {
 		fam, ok := fams[name]
@@ -158,19 +178,28 @@ func TestHandlerExposesEveryMetric(t *testing.T) {
 
 	// Bounded label sets: the exact label names of every bedrot metric.
 	wantLabels := map[string][]string{
-		"bedrot_runs_total":                     {"source", "status"},
-		"bedrot_run_duration_seconds":           {"source", "status"},
-		"bedrot_step_duration_seconds":          {"source", "step"},
-		"bedrot_last_success_timestamp_seconds": {"source"},
-		"bedrot_records_total":                  {"source", "stream"},
-		"bedrot_ingested_bytes_total":           {"source", "stream"},
-		"bedrot_retries_total":                  {"source"},
-		"bedrot_plugin_launches_total":          {"plugin"},
-		"bedrot_plugin_crashes_total":           {"plugin"},
-		"bedrot_quality_score_ratio":            {"dataset"},
-		"bedrot_data_freshness_seconds":         {"dataset"},
-		"bedrot_alerts_open":                    {"severity"},
-		"bedrot_queued_runs":                    {},
+		"bedrot_runs_total":                          {"source", "status"},
+		"bedrot_run_duration_seconds":                {"source", "status"},
+		"bedrot_step_duration_seconds":               {"source", "step"},
+		"bedrot_last_success_timestamp_seconds":      {"source"},
+		"bedrot_records_total":                       {"source", "stream"},
+		"bedrot_ingested_bytes_total":                {"source", "stream"},
+		"bedrot_retries_total":                       {"source"},
+		"bedrot_plugin_launches_total":               {"plugin"},
+		"bedrot_plugin_crashes_total":                {"plugin"},
+		"bedrot_quality_score_ratio":                 {"dataset"},
+		"bedrot_data_freshness_seconds":              {"dataset"},
+		"bedrot_alerts_open":                         {"severity"},
+		"bedrot_queued_runs":                         {},
+		"bedrot_validations_total":                   {"dataset", "outcome"},
+		"bedrot_alerts_raised_total":                 {"severity"},
+		"bedrot_slo_success_ratio":                   {"source"},
+		"bedrot_slo_freshness_seconds":               {"source"},
+		"bedrot_slo_mttd_seconds":                    {},
+		"bedrot_slo_mttr_seconds":                    {},
+		"bedrot_agent_tasks_total":                   {"agent_type", "status"},
+		"bedrot_agent_task_duration_seconds":         {"agent_type"},
+		"bedrot_agent_knowledge_contributions_total": {"agent_type"},
 	}
 	for name, fam := range fams {
 		if !strings.HasPrefix(name, Namespace+"_") {
@@ -224,6 +253,25 @@ func TestHandlerExposesEveryMetric(t *testing.T) {
 	for _, s := range []string{"critical", "medium", "low"} {
 		require.InDelta(t, 0.0, value(series(t, fams, "bedrot_alerts_open", map[string]string{"severity": s})), 0, s)
 	}
+
+	require.InDelta(t, 1.0, value(series(t, fams, "bedrot_validations_total", map[string]string{"dataset": "raw/spotify/streams", "outcome": "passed"})), 0)
+	require.InDelta(t, 2.0, value(series(t, fams, "bedrot_validations_total", map[string]string{"dataset": "raw/spotify/streams", "outcome": "failed"})), 0)
+	require.Len(t, fams["bedrot_alerts_raised_total"].GetMetric(), 4, "every known severity is exported")
+	require.InDelta(t, 1.0, value(series(t, fams, "bedrot_alerts_raised_total", map[string]string{"severity": "medium"})), 0)
+	require.InDelta(t, 0.0, value(series(t, fams, "bedrot_alerts_raised_total", map[string]string{"severity": "critical"})), 0)
+	require.InDelta(t, 0.998, value(series(t, fams, "bedrot_slo_success_ratio", map[string]string{"source": "spotify"})), 0)
+	require.InDelta(t, 26*3600.0, value(series(t, fams, "bedrot_slo_freshness_seconds", map[string]string{"source": "spotify"})), 0)
+	require.InDelta(t, 90.0, value(series(t, fams, "bedrot_slo_mttd_seconds", map[string]string{})), 0)
+	require.InDelta(t, 1200.0, value(series(t, fams, "bedrot_slo_mttr_seconds", map[string]string{})), 0)
+	require.InDelta(t, 1.0, value(series(t, fams, "bedrot_agent_tasks_total", map[string]string{"agent_type": "data-quality", "status": "succeeded"})), 0)
+	require.InDelta(t, 1.0, value(series(t, fams, "bedrot_agent_tasks_total", map[string]string{"agent_type": "data-quality", "status": "failed"})), 0)
+	ah := series(t, fams, "bedrot_agent_task_duration_seconds", map[string]string{"agent_type": "data-quality"}).GetHistogram()
+	require.Equal(t, uint64(2), ah.GetSampleCount())
+	require.InDelta(t, 412.0, ah.GetSampleSum(), 1e-9)
+	require.Equal(t, uint64(1), bucketCount(t, ah, 15))
+	require.Equal(t, uint64(1), bucketCount(t, ah, 300))
+	require.Equal(t, uint64(2), bucketCount(t, ah, 600))
+	require.InDelta(t, 3.0, value(series(t, fams, "bedrot_agent_knowledge_contributions_total", map[string]string{"agent_type": "data-quality"})), 0)
 }
 
 func countPrefixed(fams map[string]*dto.MetricFamily) int {
@@ -248,10 +296,20 @@ func TestLint(t *testing.T) {
 	m.PluginCrashed("p")
 	m.QualityScore("d", 1)
 	m.SetFreshnessFunc(func() map[string]time.Time { return map[string]time.Time{"d": time.Now()} })
+	m.Validated("d", ValidationPassed)
+	m.AlertRaised(SeverityHigh)
+	m.SetSLOSuccessRatio("spotify", 1)
+	m.SetSLOFreshness("spotify", time.Hour)
+	m.SetSLOMTTD(time.Minute)
+	m.SetSLOMTTR(time.Minute)
+	m.AgentTaskFinished("a", AgentTaskSucceeded, time.Second)
+	m.AgentKnowledgeContributed("a", 1)
 
 	for _, c := range []prometheus.Collector{
 		m.runs, m.runDuration, m.stepDuration, m.lastSuccess, m.records, m.bytes,
 		m.retries, m.launches, m.crashes, m.quality, m.openAlerts, m.queued, m.freshness,
+		m.validations, m.alertsRaised, m.sloSuccess, m.sloFreshness, m.sloMTTD, m.sloMTTR,
+		m.agentTasks, m.agentDuration, m.agentKnowledge,
 	} {
 		problems, err := testutil.CollectAndLint(c)
 		require.NoError(t, err)
@@ -474,4 +532,88 @@ func TestConcurrentUpdatesAndScrapes(t *testing.T) {
 	wg.Wait()
 	require.InDelta(t, float64(workers*per), testutil.ToFloat64(m.runs.WithLabelValues("spotify", StatusSucceeded)), 0)
 	require.InDelta(t, float64(workers*per*10), testutil.ToFloat64(m.bytes.WithLabelValues("spotify", "streams")), 0)
+}
+
+func TestValidationsAndRaisedAlertsBoundLabels(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.Validated("raw/tiktok/videos", ValidationError)
+	m.Validated("raw/tiktok/videos", "expectation expect_column_values_to_not_be_null failed on row 17")
+	m.Validated("", ValidationPassed)
+	m.AlertRaised(SeverityCritical)
+	m.AlertRaised(SeverityCritical)
+	m.AlertRaised("sev1")
+
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.validations.WithLabelValues("raw/tiktok/videos", ValidationError)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.validations.WithLabelValues("raw/tiktok/videos", StatusOther)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.validations.WithLabelValues(Unknown, ValidationPassed)), 0)
+	require.Equal(t, 3, testutil.CollectAndCount(m.validations))
+	require.InDelta(t, 2.0, testutil.ToFloat64(m.alertsRaised.WithLabelValues(SeverityCritical)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.alertsRaised.WithLabelValues(SeverityOther)), 0)
+	require.Equal(t, 5, testutil.CollectAndCount(m.alertsRaised))
+}
+
+func TestSLOGauges(t *testing.T) {
+	t.Parallel()
+	m := New()
+	require.Equal(t, 0, testutil.CollectAndCount(m.sloMTTD), "no incident measured, no series")
+	require.Equal(t, 0, testutil.CollectAndCount(m.sloMTTR), "no alert resolved, no series")
+
+	m.SetSLOSuccessRatio("spotify", 0.9995)
+	m.SetSLOSuccessRatio("tiktok", 1.2)
+	m.SetSLOSuccessRatio("distrokid", -1)
+	m.SetSLOSuccessRatio("spotify", math.NaN())
+	require.InDelta(t, 0.9995, testutil.ToFloat64(m.sloSuccess.WithLabelValues("spotify")), 0, "NaN keeps the last ratio")
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.sloSuccess.WithLabelValues("tiktok")), 0)
+	require.InDelta(t, 0.0, testutil.ToFloat64(m.sloSuccess.WithLabelValues("distrokid")), 0)
+
+	m.SetSLOFreshness("spotify", 8*24*time.Hour)
+	m.SetSLOFreshness("tiktok", -time.Minute)
+	require.InDelta(t, 8*86400.0, testutil.ToFloat64(m.sloFreshness.WithLabelValues("spotify")), 0)
+	require.InDelta(t, 0.0, testutil.ToFloat64(m.sloFreshness.WithLabelValues("tiktok")), 0)
+
+	m.SetSLOMTTD(4*time.Minute + 500*time.Millisecond)
+	m.SetSLOMTTR(-time.Second)
+	require.InDelta(t, 240.5, testutil.ToFloat64(m.sloMTTD.WithLabelValues()), 0)
+	require.InDelta(t, 0.0, testutil.ToFloat64(m.sloMTTR.WithLabelValues()), 0)
+	require.Equal(t, 1, testutil.CollectAndCount(m.sloMTTD))
+
+	// A removed source stops being exported.
+	m.ClearSLO("spotify")
+	require.Equal(t, 2, testutil.CollectAndCount(m.sloSuccess))
+	require.Equal(t, 1, testutil.CollectAndCount(m.sloFreshness))
+	fams := scrape(t, m.Handler())
+	for _, name := range []string{"bedrot_slo_success_ratio", "bedrot_slo_freshness_seconds"} {
+		for _, s := range fams[name].GetMetric() {
+			require.NotEqual(t, "spotify", labels(s)["source"], name)
+		}
+	}
+}
+
+func TestAgentMetrics(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.AgentTaskFinished("ingestion", AgentTaskSucceeded, 2*time.Second)
+	m.AgentTaskFinished("ingestion", AgentTaskCanceled, time.Second)
+	m.AgentTaskFinished("ingestion", "panic: nil map", -time.Second)
+	m.AgentTaskFinished("", AgentTaskFailed, time.Second)
+	m.AgentKnowledgeContributed("ingestion", 2)
+	m.AgentKnowledgeContributed("ingestion", 0)
+	m.AgentKnowledgeContributed("ingestion", -5)
+	m.AgentKnowledgeContributed("analysis", 0)
+
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.agentTasks.WithLabelValues("ingestion", AgentTaskSucceeded)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.agentTasks.WithLabelValues("ingestion", AgentTaskCanceled)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.agentTasks.WithLabelValues("ingestion", StatusOther)), 0)
+	require.InDelta(t, 1.0, testutil.ToFloat64(m.agentTasks.WithLabelValues(Unknown, AgentTaskFailed)), 0)
+	require.Equal(t, 4, testutil.CollectAndCount(m.agentTasks))
+	require.InDelta(t, 2.0, testutil.ToFloat64(m.agentKnowledge.WithLabelValues("ingestion")), 0)
+	require.Equal(t, 1, testutil.CollectAndCount(m.agentKnowledge), "nothing contributed, no series")
+
+	fams := scrape(t, m.Handler())
+	h := series(t, fams, "bedrot_agent_task_duration_seconds", map[string]string{"agent_type": "ingestion"}).GetHistogram()
+	require.Equal(t, uint64(3), h.GetSampleCount())
+	require.InDelta(t, 3.0, h.GetSampleSum(), 1e-9, "a negative duration is observed as 0")
+	require.Equal(t, uint64(1), bucketCount(t, h, 0.5))
+	require.Equal(t, uint64(3), bucketCount(t, h, 5))
 }

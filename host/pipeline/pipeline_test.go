@@ -302,7 +302,7 @@ func TestReplayRebuildsRawFromLanding(t *testing.T) {
 		before := keysUnder(t, b.st, "raw/")
 		require.Len(t, before, 1)
 
-		rep, err := b.p.Replay(ctx, "fixture", sdk.Config{"rows": "1200"})
+		rep, err := b.p.Replay(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"rows": "1200"}})
 		require.NoError(t, err)
 		require.Equal(t, "replay", rep.Kind)
 		require.Equal(t, metastore.RunSucceeded, rep.Status)

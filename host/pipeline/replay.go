@@ -61,8 +61,9 @@ func (s *replaySet) close(ps *payloadState, c *sdk.PayloadClose) error {
 // Replay rebuilds a source's raw files from the payloads kept in landing,
 // without calling the source: every landing payload is handed to the plugin
 // again and its raw files replace the old ones in one commit. cfg is the
-// source's configuration minus its inputs.
-func (p *Pipeline) Replay(ctx context.Context, source string, cfg sdk.Config) (Result, error) {
+// source's configuration minus its inputs (req.Streams is not used).
+func (p *Pipeline) Replay(ctx context.Context, req Request) (Result, error) {
+	source, cfg := req.Source, req.Config
 	files, err := p.Meta.ListFiles(ctx, zone.LandingDataset(source))
 	if err != nil {
 		return Result{}, fmt.Errorf("failed to list landing payloads of %s: %w", source, err)
@@ -107,7 +108,7 @@ func (p *Pipeline) Replay(ctx context.Context, source string, cfg sdk.Config) (R
 	}
 	delete(rc, "inbox")
 	rc[FilesParam] = strings.Join(paths, string(os.PathListSeparator))
-	return p.run(ctx, Request{Source: source, Config: rc}, "replay", set)
+	return p.run(ctx, Request{Source: source, Plugin: req.Plugin, Config: rc}, "replay", set)
 }
 
 func download(ctx context.Context, p *Pipeline, key, local string) error {

@@ -53,11 +53,26 @@ type Pipeline struct {
 	RowGroupRows int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Observers hear every run begin and end (lineage, metrics).
+	Observers []RunObserver
+}
+
+// RunObserver hears runs begin and end. Calls are synchronous and must be
+// quick; an observer's failure is its own to log, never the run's.
+type RunObserver interface {
+	// RunStarted gets the run's id, source, kind and start time.
+	RunStarted(ctx context.Context, res Result)
+	// RunFinished gets the run's whole result, failed or not.
+	RunFinished(ctx context.Context, res Result)
 }
 
 // Request says what to run.
 type Request struct {
-	Source  string
+	// Source names the source: its landing batches, raw datasets, state
+	// and credentials.
+	Source string
+	// Plugin is the source plugin to launch (default: Source).
+	Plugin  string
 	Config  sdk.Config
 	Streams []string
 }
@@ -102,6 +117,14 @@ type Result struct {
 	Notes []string `json:"notes,omitempty"`
 	// PluginPeakRSS is the plugin process's peak resident memory in bytes.
 	PluginPeakRSS int64 `json:"plugin_peak_rss_bytes,omitempty"`
+}
+
+// plugin is the plugin to launch.
+func (r Request) plugin() string {
+	if r.Plugin != "" {
+		return r.Plugin
+	}
+	return r.Source
 }
 
 func (p *Pipeline) now() time.Time {
@@ -160,6 +183,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 	if err := p.Meta.CreateRun(ctx, metastore.Run{ID: runID, Source: req.Source, Kind: kind, StartedAt: start, Owner: owner()}); err != nil {
 		return res, fmt.Errorf("failed to record run: %w", err)
 	}
+	for _, o := range p.Observers {
+		o.RunStarted(ctx, res)
+	}
 
 	r := &runner{p: p, req: req, runID: runID, start: start, res: &res, replay: replay, log: p.logger().With("run", runID, "source", req.Source)}
 	runErr := r.execute(ctx)
@@ -212,6 +238,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, kind string, replay *re
 	if ferr := p.Meta.FinishRun(context.WithoutCancel(ctx), runID, status, res.Error, stats); ferr != nil && runErr == nil {
 		runErr = fmt.Errorf("failed to record the end of run %s: %w", runID, ferr)
 	}
+	for _, o := range p.Observers {
+		o.RunFinished(context.WithoutCancel(ctx), res)
+	}
 	return res, runErr
 }
 
@@ -225,6 +254,10 @@ func advise(err error, resumes bool) (kind string, retryAt *time.Time, advice st
 	if errors.Is(err, pluginhost.ErrCrashed) {
 		return "crashed", nil, "The plugin process crashed; its last output is quoted above. A retry may succeed; " +
 			"if it crashes again, report it to the plugin's author with that output. " + next
+	}
+	if errors.Is(err, pluginhost.ErrNotInstalled) || errors.Is(err, pluginhost.ErrChecksumMismatch) {
+		return sdk.KindConfig.String(), nil, "The source's plugin is not installed as recorded: retrying will not help. " +
+			"Install it with `bedrot plugin install`, then run again."
 	}
 	var se *sdk.Error
 	if !errors.As(err, &se) {

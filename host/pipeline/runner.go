@@ -157,7 +157,7 @@ func (r *runner) execute(ctx context.Context) error {
 		}
 		r.req.Config = eff
 	}
-	inst, err := r.p.Plugins.Launch(ctx, sdk.KindSource, r.req.Source)
+	inst, err := r.p.Plugins.Launch(ctx, sdk.KindSource, r.req.plugin())
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package scheduler
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
 )
@@ -20,4 +22,20 @@ func redactErr(err error, dbURL string) error {
 		return err
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), pw, "REDACTED"))
+}
+
+// quietHandler passes on records at Warn and above only: River's own
+// informational logs (migrations, leadership) are not the operator's.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h quietHandler) WithGroup(name string) slog.Handler {
+	return quietHandler{h.Handler.WithGroup(name)}
 }

@@ -52,6 +52,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -198,9 +199,12 @@ type Config struct {
 	// FetchPollInterval is how often idle workers look for jobs (default
 	// 1s; SQLite has no notifications, so this is its latency).
 	FetchPollInterval time.Duration
-	Runner            Runner
-	Observer          Observer
-	Logger            *slog.Logger
+	// RescueInterval is how often the daemon looks for jobs a dead daemon
+	// left running (default 5s).
+	RescueInterval time.Duration
+	Runner         Runner
+	Observer       Observer
+	Logger         *slog.Logger
 	// ID names this process among daemons (default host:pid).
 	ID  string
 	Now func() time.Time
@@ -228,6 +232,10 @@ type Scheduler struct {
 	now    func() time.Time
 
 	schedules map[string]schedule
+	// exec reaches River's driver (the orphan rescuer).
+	exec func() riverdriver.Executor
+	// unlockDaemon releases the daemon's lease.
+	unlockDaemon func()
 
 	mu       sync.Mutex
 	retryAt  map[int64]time.Time // rate-limit resets of failing attempts, for the retry policy
@@ -240,6 +248,17 @@ var ErrUnknownSource = errors.New("unknown source")
 
 // ErrPaused is returned when a run of a paused source is requested.
 var ErrPaused = errors.New("source is paused")
+
+// ErrBadRequest marks a request that cannot be done as asked (a backfill
+// range backwards, an unknown mode); errors.Is finds it, its text is the
+// reason alone.
+var ErrBadRequest = errors.New("bad request")
+
+type badRequest struct{ error }
+
+func (badRequest) Is(target error) bool { return target == ErrBadRequest }
+
+func badRequestf(format string, args ...any) error { return badRequest{fmt.Errorf(format, args...)} }
 
 // Open opens (and migrates) the queue.
 func Open(ctx context.Context, cfg Config) (*Scheduler, error) {
@@ -260,6 +279,9 @@ func Open(ctx context.Context, cfg Config) (*Scheduler, error) {
 	}
 	if cfg.FetchPollInterval <= 0 {
 		cfg.FetchPollInterval = time.Second
+	}
+	if cfg.RescueInterval <= 0 {
+		cfg.RescueInterval = 5 * time.Second
 	}
 	if cfg.ID == "" {
 		host, _ := os.Hostname()
@@ -287,7 +309,7 @@ func Open(ctx context.Context, cfg Config) (*Scheduler, error) {
 	river.AddWorker(workers, &worker{s: s})
 	rc := &river.Config{
 		ID:                          cfg.ID,
-		Logger:                      s.log.With("component", "river"),
+		Logger:                      slog.New(quietHandler{s.log.Handler()}).With("component", "river"),
 		MaxAttempts:                 cfg.MaxAttempts,
 		Workers:                     workers,
 		RetryPolicy:                 &retryPolicy{s: s},
@@ -346,6 +368,7 @@ func (s *Scheduler) openPostgres(ctx context.Context, rc *river.Config) error {
 		return fmt.Errorf("failed to open the job queue: %w", err)
 	}
 	s.client, s.close = client, pool.Close
+	s.exec = driver.GetExecutor
 	return nil
 }
 
@@ -379,6 +402,7 @@ func (s *Scheduler) openSQLite(ctx context.Context, rc *river.Config) error {
 		return fmt.Errorf("failed to open the job queue: %w", err)
 	}
 	s.client, s.close = client, func() { _ = db.Close() }
+	s.exec = driver.GetExecutor
 	return nil
 }
 
@@ -422,14 +446,28 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if s.cfg.Workers <= 0 {
 		return errors.New("scheduler: started without workers")
 	}
+	// The lease says this daemon is alive to the others' orphan rescuers;
+	// it is taken before any job is worked.
+	unlock, err := s.cfg.Meta.LockRun(ctx, daemonLease(s.cfg.ID))
+	if err != nil {
+		return fmt.Errorf("failed to start: daemon id %q: %w (is another daemon running with the same --id?)", s.cfg.ID, err)
+	}
 	if err := s.client.Start(ctx); err != nil {
+		unlock()
 		return fmt.Errorf("failed to start the job queue: %w", err)
 	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
 	s.mu.Lock()
-	s.stopTick, s.tickDone = cancel, make(chan struct{})
+	s.stopTick, s.tickDone, s.unlockDaemon = cancel, done, unlock
 	s.mu.Unlock()
-	go s.tickLoop(tctx)
+	go func() {
+		defer close(done)
+		rescued := make(chan struct{})
+		go func() { defer close(rescued); s.rescueLoop(tctx, s.cfg.RescueInterval) }()
+		s.tickLoop(tctx)
+		<-rescued
+	}()
 	return nil
 }
 
@@ -444,6 +482,15 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		stop()
 		<-done
 	}
+	defer func() {
+		s.mu.Lock()
+		unlock := s.unlockDaemon
+		s.unlockDaemon = nil
+		s.mu.Unlock()
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	err := s.client.Stop(ctx)
 	if err == nil {
 		return nil
@@ -486,7 +533,6 @@ func (s *Scheduler) timeout(source string) time.Duration {
 
 // tickLoop inserts each source's scheduled ticks as they come due.
 func (s *Scheduler) tickLoop(ctx context.Context) {
-	defer close(s.tickDone)
 	next := map[string]time.Time{}
 	now := s.now()
 	for _, name := range slices.Sorted(maps.Keys(s.schedules)) {
@@ -573,7 +619,7 @@ func (s *Scheduler) Trigger(ctx context.Context, source, mode, trigger string) (
 		mode = ModeIngest
 	}
 	if mode != ModeIngest && mode != ModeReplay {
-		return JobInfo{}, fmt.Errorf("mode %q is not one of ingest, replay", mode)
+		return JobInfo{}, badRequestf("mode %q is not one of ingest, replay", mode)
 	}
 	if trigger == "" {
 		trigger = TriggerManual
@@ -618,11 +664,11 @@ func (s *Scheduler) Backfill(ctx context.Context, req BackfillRequest) (Backfill
 		return BackfillResult{}, err
 	}
 	if req.Stream == "" {
-		return BackfillResult{}, errors.New("a backfill names its stream (--stream)")
+		return BackfillResult{}, badRequestf("a backfill names its stream (--stream)")
 	}
 	from, to := day(req.From), day(req.To)
 	if from.IsZero() || to.IsZero() || to.Before(from) {
-		return BackfillResult{}, fmt.Errorf("backfill range %s..%s: --from must be a date on or before --to", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return BackfillResult{}, badRequestf("backfill range %s..%s: --from must be a date on or before --to", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	window := req.Window
 	if window <= 0 {
@@ -642,7 +688,7 @@ func (s *Scheduler) Backfill(ctx context.Context, req BackfillRequest) (Backfill
 		})
 	}
 	if len(params) > 10000 {
-		return BackfillResult{}, fmt.Errorf("backfill of %d windows is too many: use a longer --window", len(params))
+		return BackfillResult{}, badRequestf("backfill of %d windows is too many: use a longer --window", len(params))
 	}
 	res, err := s.client.InsertMany(ctx, params)
 	if err != nil {

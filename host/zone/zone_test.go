@@ -231,3 +231,12 @@ func TestInitFailsOnAFile(t *testing.T) {
 	err = zone.Init(context.Background(), st)
 	require.ErrorContains(t, err, "failed to create landing")
 }
+
+func TestRawFileStream(t *testing.T) {
+	at := time.Date(2026, 11, 26, 5, 50, 12, 0, time.UTC)
+	for _, stream := range []string{"earnings", "song-timeline", "tracks"} {
+		require.Equal(t, stream, zone.RawFileStream(zone.RawFile("spotify", at, stream, "20261126T055012Z-9f3a1c", 3)))
+	}
+	require.Empty(t, zone.RawFileStream("landing/spotify/2026-11-26-0550/x.json"))
+	require.Empty(t, zone.RawFileStream("raw/source=spotify/date=2026-11-26/odd.zstd.parquet"))
+}

@@ -124,7 +124,7 @@ func TestReplayThroughTheHost(t *testing.T) {
 	require.Len(t, want, 3*len(ids)+10)
 
 	before := srv.TotalRequests()
-	again, err := lk.Pipeline.Replay(ctx, "spotify", cfg)
+	again, err := lk.Pipeline.Replay(ctx, pipeline.Request{Source: "spotify", Config: cfg})
 	require.NoError(t, err)
 	require.Equal(t, "succeeded", again.Status, again.Error)
 	require.Equal(t, before, srv.TotalRequests(), "a replay calls no API")

@@ -149,7 +149,7 @@ func TestHostReplay(t *testing.T) {
 	require.Len(t, before["videos"], 60, "two snapshots of 30 videos")
 	counts := srv.Counts()
 
-	res, err := p.Replay(ctx, "tiktok", cfg)
+	res, err := p.Replay(ctx, pipeline.Request{Source: "tiktok", Config: cfg})
 	require.NoError(t, err)
 	require.Equal(t, metastore.RunSucceeded, res.Status)
 	require.Len(t, res.Payloads, landed)

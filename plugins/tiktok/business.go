@@ -235,17 +235,28 @@ func (s *Source) readBusiness(ctx context.Context, c config, raw []byte, now tim
 				next.Format(time.DateOnly), earliest.AddDate(0, 0, -1).Format(time.DateOnly), lookbackDays+1))
 		}
 	}
-	if start.After(lastSettled) {
+	end := lastSettled
+	if !c.windowStart.IsZero() {
+		// A backfill: the window, as far as TikTok still serves and has
+		// settled it; the state only moves forward.
+		start, end = maxTime(c.windowStart, earliest), minTime(c.windowEnd, lastSettled)
+		if start.After(end) {
+			out.Log(sdk.LevelWarn, fmt.Sprintf("TikTok business metrics from %s to %s cannot be read: the Accounts API serves settled days from %s to %s",
+				c.windowStart.Format(time.DateOnly), c.windowEnd.Format(time.DateOnly), earliest.Format(time.DateOnly), lastSettled.Format(time.DateOnly)))
+			return nil
+		}
+	}
+	if start.After(end) {
 		out.Log(sdk.LevelInfo, "TikTok business metrics are up to date; the next day settles 48 hours after it ends",
 			"last_date", st.LastDate)
 		return nil
 	}
-	from, to := start.Format(time.DateOnly), lastSettled.Format(time.DateOnly)
+	from, to := start.Format(time.DateOnly), end.Format(time.DateOnly)
 	data, ex, err := s.businessClient(c, out).get(ctx, businessFields, from, to)
 	if err != nil {
 		return fmt.Errorf("failed to read the TikTok business metrics from %s to %s (GET %s): %w", from, to, businessEndpoint, err)
 	}
-	rows, problems, newest := decodeBusinessMetrics(data, start, lastSettled)
+	rows, problems, newest := decodeBusinessMetrics(data, start, end)
 	name := businessPayloadName(c.businessID, from, to)
 	if missing := missingDays(rows, start, newest); len(missing) > 0 {
 		out.Log(sdk.LevelWarn, "TikTok sent no business metrics for some days before the last day it sent; they are not asked for again",
@@ -261,7 +272,7 @@ func (s *Source) readBusiness(ctx context.Context, c config, raw []byte, now tim
 	if err := emitPayload(out, name, []displayapi.Exchange{ex}, businessRows(c.businessID, now, rows, problems)); err != nil {
 		return err
 	}
-	if newest.IsZero() {
+	if newest.IsZero() || !newest.After(last) {
 		return nil
 	}
 	return checkpoint(out, StreamBusinessMetrics, businessState{LastDate: newest.Format(time.DateOnly)})
@@ -394,4 +405,18 @@ func missingDays(rows []businessRow, from, to time.Time) []string {
 		}
 	}
 	return missing
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -241,3 +241,29 @@ func TestBusinessServerErrorsAndBadBodiesAreRetried(t *testing.T) {
 		})
 	}
 }
+
+func TestBusinessMetricsBackfillWindow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, business(emulator.Options{VideoCount: 3}))
+	state := map[string][]byte{StreamBusinessMetrics: []byte(`{"last_date":"2026-11-04"}`)}
+	cfg := sdk.Config{}
+	for k, v := range f.cfg {
+		cfg[k] = v
+	}
+	cfg[sdk.ParamWindowStart], cfg[sdk.ParamWindowEnd] = "2026-10-01", "2026-10-07"
+	rec, err := f.read(t, cfg, state, StreamBusinessMetrics)
+	require.NoError(t, err)
+	requireBusinessDays(t, f, rec.Rows(StreamBusinessMetrics), "2026-10-01", "2026-10-07", testStart)
+	require.Empty(t, rec.Checkpoints(StreamBusinessMetrics), "a window in the past does not move the state back")
+
+	// Beyond the 60 days TikTok keeps, and not yet settled, is clamped.
+	cfg[sdk.ParamWindowStart], cfg[sdk.ParamWindowEnd] = "2026-08-01", "2026-11-30"
+	rec, err = f.read(t, cfg, nil, StreamBusinessMetrics)
+	require.NoError(t, err)
+	requireBusinessDays(t, f, rec.Rows(StreamBusinessMetrics), "2026-09-09", "2026-11-04", testStart)
+	require.JSONEq(t, `{"last_date":"2026-11-04"}`, string(rec.Checkpoints(StreamBusinessMetrics)[0]))
+
+	cfg[sdk.ParamWindowStart], cfg[sdk.ParamWindowEnd] = "2026-10-07", "2026-10-01"
+	_, err = f.read(t, cfg, nil, StreamBusinessMetrics)
+	require.ErrorContains(t, err, "the start on or before the end")
+}

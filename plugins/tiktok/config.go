@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bedrot-label/bedrot/plugins/tiktok/displayapi"
 	"github.com/bedrot-label/bedrot/sdk"
@@ -71,6 +72,10 @@ func Spec() sdk.Spec {
 				Description: "Accounts API access token for business_id (Access-Token, from the API for Business OAuth with scope user.insights). Required when business_id is set."},
 			{Name: ParamBusinessBaseURL, Default: DefaultBusinessBaseURL,
 				Description: "API for Business host. Leave the default; tests point it at a local emulator."},
+			{Name: sdk.ParamWindowStart,
+				Description: "Set by `bedrot backfill`: first day (YYYY-MM-DD) of business_metrics to read again, within the Accounts API's 60 days; leave empty."},
+			{Name: sdk.ParamWindowEnd,
+				Description: "Set by `bedrot backfill`: last day (YYYY-MM-DD) of business_metrics to read again; leave empty."},
 			{Name: ParamFiles,
 				Description: "Set by `bedrot replay`: landing payloads to re-read instead of calling the API; leave empty."},
 		},
@@ -84,6 +89,8 @@ type config struct {
 	maxCount                              int
 	businessID, businessToken             string
 	businessBaseURL                       string
+	// windowStart and windowEnd bound a backfill of business_metrics.
+	windowStart, windowEnd time.Time
 	// files are the landing payloads to replay; when set, the fields
 	// above are not read.
 	files []string
@@ -143,6 +150,24 @@ func parseConfig(cfg sdk.Config) (config, error) {
 	}
 	if len(missing) > 0 {
 		return c, sdk.ConfigError(fmt.Errorf("tiktok: missing required parameter(s): %s", strings.Join(missing, ", ")))
+	}
+	for _, w := range []struct {
+		name string
+		dst  *time.Time
+	}{{sdk.ParamWindowStart, &c.windowStart}, {sdk.ParamWindowEnd, &c.windowEnd}} {
+		if v := get(w.name); v != "" {
+			d, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				return c, sdk.ConfigError(fmt.Errorf("tiktok: %s %q must be a date like 2026-01-31", w.name, v))
+			}
+			*w.dst = d
+		}
+	}
+	if c.windowStart.IsZero() != c.windowEnd.IsZero() || c.windowEnd.Before(c.windowStart) {
+		return c, sdk.ConfigError(fmt.Errorf("tiktok: a backfill needs both %s and %s, the start on or before the end", sdk.ParamWindowStart, sdk.ParamWindowEnd))
+	}
+	if !c.windowStart.IsZero() && !c.business() {
+		return c, sdk.ConfigError(fmt.Errorf("tiktok: only business_metrics can be backfilled, and it needs %s", ParamBusinessID))
 	}
 	if v := get(ParamMaxCount); v != "" {
 		n, err := strconv.Atoi(v)

@@ -48,8 +48,10 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"Credentials":               testCredentials,
 		"Validations":               testValidations,
 		"Contracts":                 testContracts,
+		"Alerts":                    testAlerts,
 		"CanceledContext":           testCanceledContext,
 		"Pauses":                    testPauses,
+		"RunRetried":                testRunRetried,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

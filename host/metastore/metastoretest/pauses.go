@@ -39,3 +39,30 @@ func testPauses(t *testing.T, s metastore.Store) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
+
+func testRunRetried(t *testing.T, s metastore.Store) {
+	ctx := t.Context()
+	for _, id := range []string{"failed-run", "good-run"} {
+		require.NoError(t, s.CreateRun(ctx, metastore.Run{ID: id, Source: "tiktok", Kind: "ingest", StartedAt: stamp()}))
+	}
+	require.NoError(t, s.FinishRun(ctx, "failed-run", metastore.RunFailed, "503", nil))
+	require.NoError(t, s.FinishRun(ctx, "good-run", metastore.RunSucceeded, "", nil))
+
+	changed, err := s.MarkRunRetried(ctx, "failed-run")
+	require.NoError(t, err)
+	require.True(t, changed)
+	r, err := s.GetRun(ctx, "failed-run")
+	require.NoError(t, err)
+	require.Equal(t, metastore.RunRetried, r.Status)
+	require.Equal(t, "503", r.Error, "the error stays")
+
+	changed, err = s.MarkRunRetried(ctx, "good-run")
+	require.NoError(t, err)
+	require.False(t, changed, "only a failed run is retried")
+	r, err = s.GetRun(ctx, "good-run")
+	require.NoError(t, err)
+	require.Equal(t, metastore.RunSucceeded, r.Status)
+	changed, err = s.MarkRunRetried(ctx, "no-such-run")
+	require.NoError(t, err)
+	require.False(t, changed)
+}

@@ -218,3 +218,16 @@ func (s *store) ListSteps(ctx context.Context, runID string) ([]metastore.Step, 
 	}
 	return steps, nil
 }
+
+// MarkRunRetried turns a failed run into a retried one.
+func (s *store) MarkRunRetried(ctx context.Context, id string) (bool, error) {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE runs SET status = $2 WHERE id = $1 AND status = $3`, id, metastore.RunRetried, metastore.RunFailed)
+	if err != nil {
+		return false, fmt.Errorf("failed to mark run %q retried: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("failed to mark run %q retried: %w", id, err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,230 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
+	tiktokemu "github.com/bedrot-label/bedrot/plugins/tiktok/emulator"
+)
+
+// daemonProc is a `bedrot serve` process.
+type daemonProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	url    string
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// serve starts a daemon and waits until it is ready.
+func (c *cli) serve(id string, extra ...string) *daemonProc {
+	c.t.Helper()
+	addr := freeAddr(c.t)
+	d := &daemonProc{t: c.t, url: "http://" + addr, done: make(chan error, 1)}
+	d.cmd = exec.Command(c.bin, append([]string{"serve", "--http", addr, "--id", id, "--grace", "10s"}, extra...)...)
+	d.cmd.Env = c.env
+	d.cmd.Stderr = lockedWriter{&d.mu, &d.stderr}
+	require.NoError(c.t, d.cmd.Start())
+	go func() { d.done <- d.cmd.Wait() }()
+	c.t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	})
+	require.Eventually(c.t, func() bool {
+		resp, err := http.Get(d.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, "daemon %s never became ready:\n%s", id, d.log())
+	return d
+}
+
+func (d *daemonProc) log() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stderr.String()
+}
+
+// jobs lists the daemon's jobs through its API.
+func (d *daemonProc) jobs(query string) []jobView {
+	d.t.Helper()
+	resp, err := http.Get(d.url + "/api/v1/jobs?limit=1000&" + query)
+	require.NoError(d.t, err)
+	defer resp.Body.Close()
+	require.Equal(d.t, http.StatusOK, resp.StatusCode)
+	var jobs []jobView
+	require.NoError(d.t, json.NewDecoder(resp.Body).Decode(&jobs))
+	return jobs
+}
+
+type jobView struct {
+	ID          int64      `json:"id"`
+	Source      string     `json:"source"`
+	Trigger     string     `json:"trigger"`
+	Tick        *time.Time `json:"tick"`
+	State       string     `json:"state"`
+	Attempt     int        `json:"attempt"`
+	AttemptedBy []string   `json:"attempted_by"`
+	RunID       string     `json:"run_id"`
+	RunStatus   string     `json:"run_status"`
+	Skipped     string     `json:"skipped"`
+	LastError   string     `json:"last_error"`
+}
+
+func secretsKey() string {
+	return base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+}
+
+// Two daemons share one PostgreSQL and one MinIO. TikTok is scheduled every
+// 3 s. One daemon is killed with SIGKILL in the middle of a run; the other
+// rescues that job and finishes it, and goes on with every tick. Each tick
+// has exactly one job and ran once; every run delivered one whole
+// snapshot; SIGTERM stops the survivor with exit 0.
+func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
+	t.Parallel()
+	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "two-daemons-secret", RefreshToken: "rft.first",
+		VideoCount: 60, Seed: 5, SlowDelay: 150 * time.Millisecond})
+	emURL := em.Start()
+	t.Cleanup(em.Close)
+	backend, st := minioPostgresEnv(t)
+	env := append(tiktokEnv(emURL, em), backend...)
+	env = append(env, "BEDROT_SECRETS_KEY="+secretsKey(), "BEDROT_SOURCES__TIKTOK__SCHEDULE=@every 3s",
+		"BEDROT_DAEMON_RETRY_BACKOFF=500ms", "BEDROT_DAEMON_CHECK_INTERVAL=1s", "BEDROT_LOG_LEVEL=info")
+	c := newCLI(t, env...)
+	c.ok("init")
+	c.ok("plugin", "install", plugintest.Build(t, "plugins/tiktok/cmd/bedrot-source-tiktok"))
+
+	a := c.serve("daemon-a")
+	b := c.serve("daemon-b")
+
+	// Kill daemon A while it runs a job.
+	var victim jobView
+	require.Eventually(t, func() bool {
+		for _, j := range b.jobs("state=running") {
+			if len(j.AttemptedBy) > 0 && j.AttemptedBy[len(j.AttemptedBy)-1] == "daemon-a" {
+				victim = j
+				return true
+			}
+		}
+		return false
+	}, 60*time.Second, 20*time.Millisecond, "daemon A never ran a job:\nA:\n%s\nB:\n%s", a.log(), b.log())
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+	<-a.done
+	killedAt := time.Now()
+
+	// B rescues the job and finishes it, within seconds.
+	require.Eventually(t, func() bool {
+		for _, j := range b.jobs("") {
+			if j.ID == victim.ID {
+				victim = j
+				return j.State == "completed"
+			}
+		}
+		return false
+	}, 60*time.Second, 100*time.Millisecond, "the killed daemon's job was not finished by the other:\n%s", b.log())
+	t.Logf("job %d rescued and completed %s after the kill", victim.ID, time.Since(killedAt).Round(time.Millisecond))
+	require.Equal(t, []string{"daemon-a", "daemon-b"}, victim.AttemptedBy)
+	require.Equal(t, "succeeded", victim.RunStatus)
+	time.Sleep(7 * time.Second) // B alone keeps the schedule
+
+	require.NoError(t, b.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-b.done:
+		require.NoError(t, err, "SIGTERM stops the daemon with exit 0:\n%s", b.log())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the daemon did not stop on SIGTERM:\n%s", b.log())
+	}
+	require.Contains(t, b.log(), "stopped")
+
+	// Every tick: one job, done once, by one of the daemons.
+	jobs := c.jsonJobs()
+	perTick := map[time.Time]int{}
+	var ticks []time.Time
+	ran := 0
+	for _, j := range jobs {
+		require.Equal(t, "schedule", j.Trigger)
+		require.NotNil(t, j.Tick)
+		perTick[*j.Tick]++
+		ticks = append(ticks, *j.Tick)
+		if j.State != "completed" {
+			continue // the last ticks may still be queued after the stop
+		}
+		if j.Skipped != "" {
+			require.Contains(t, j.Skipped, "still running", "a tick is skipped only while the previous run goes on")
+			continue
+		}
+		ran++
+		require.Equal(t, "succeeded", j.RunStatus, "job %d", j.ID)
+	}
+	for tick, n := range perTick {
+		require.Equal(t, 1, n, "tick %s has %d jobs", tick, n)
+	}
+	// No tick was lost while A was dead: ticks are every 3 s without gaps.
+	for i := 1; i < len(ticks); i++ {
+		require.Equal(t, 3*time.Second, ticks[i-1].Sub(ticks[i]), "jobs are newest first, one per 3 s tick")
+	}
+	require.GreaterOrEqual(t, ran, 4)
+
+	// Every run that succeeded left exactly one whole snapshot: the killed
+	// attempt added nothing, the rescued one everything.
+	lake := downloadAll(t, st)
+	snapshots, digest := snapshotDigest(t, lake)
+	succeeded := 0
+	for _, r := range c.json("runs", "--source", "tiktok", "-n", "200")["runs"].([]any) {
+		if r.(map[string]any)["status"] == "succeeded" {
+			succeeded++
+		}
+	}
+	require.Equal(t, succeeded, snapshots)
+	for _, d := range strings.Split(digest, ";") {
+		require.True(t, strings.HasPrefix(d, "60/60/"), "a snapshot holds each of the 60 videos once: %s", d)
+	}
+}
+
+// jsonJobs lists every job through the CLI, working on the database.
+func (c *cli) jsonJobs() []jobView {
+	c.t.Helper()
+	out := c.ok("jobs", "-n", "1000", "-o", "json")
+	var doc struct {
+		Jobs []jobView `json:"jobs"`
+	}
+	require.NoError(c.t, json.Unmarshal([]byte(out), &doc), out)
+	return doc.Jobs
+}

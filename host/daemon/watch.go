@@ -1,0 +1,168 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/bedrot-label/bedrot/host/alerts"
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/metrics"
+	"github.com/bedrot-label/bedrot/host/scheduler"
+)
+
+// dataLossEvery is how many checks pass between two data loss checks (each
+// looks at every manifest file in storage).
+const dataLossEvery = 10
+
+// watchLoop looks for alert conditions every daemon.check_interval, and at
+// once when a job fails for good or succeeds (a poke), so that a failure
+// is alerted within seconds and its alert resolved when a run succeeds.
+func (d *Daemon) watchLoop(ctx context.Context) {
+	interval := d.cfg.Daemon.CheckInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		if err := d.check(ctx, n%dataLossEvery == 0); err != nil && ctx.Err() == nil {
+			d.log.Error("alert check failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.poke:
+		}
+	}
+}
+
+// Check runs every detector once and reconciles the alerts (the data loss
+// check too when withDataLoss), then refreshes the alert and SLO metrics.
+func (d *Daemon) Check(ctx context.Context, withDataLoss bool) error {
+	return d.check(ctx, withDataLoss)
+}
+
+func (d *Daemon) check(ctx context.Context, withDataLoss bool) error {
+	var errs []error
+	runs, err := alerts.FinishedRuns(ctx, d.lake.Meta, 2000)
+	if err != nil {
+		return err
+	}
+	// A failed run made by a job's current attempt may still be retried:
+	// the job marks it retried before it leaves the running state. Until
+	// then it is not final.
+	running, err := d.sched.Jobs(ctx, scheduler.JobFilter{States: []string{"running"}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	attempt := map[string]time.Time{}
+	for _, j := range running {
+		if j.AttemptedAt != nil && (attempt[j.Source].IsZero() || j.AttemptedAt.Before(attempt[j.Source])) {
+			attempt[j.Source] = *j.AttemptedAt
+		}
+	}
+	final := runs[:0:0]
+	for _, r := range runs {
+		if at, ok := attempt[r.Source]; ok && r.Status == metastore.RunFailed && !r.StartedAt.Before(at) {
+			continue
+		}
+		final = append(final, r)
+	}
+	d.reconcile(ctx, alerts.KindRunFailed, alerts.FailedRuns(final), nil, &errs)
+	d.reconcile(ctx, alerts.KindSlowRun, alerts.SlowRuns(final, alerts.SlowRunOptions{}), nil, &errs)
+	quality, qerr := alerts.QualityWarnings(ctx, d.lake.Meta)
+	d.reconcile(ctx, alerts.KindQuality, quality, qerr, &errs)
+	if withDataLoss {
+		loss, lerr := alerts.DataLoss(ctx, d.lake.Meta, d.lake.Store, alerts.DataLossOptions{})
+		d.reconcile(ctx, alerts.KindDataLoss, loss, lerr, &errs)
+	}
+	if counts, err := d.lake.Meta.OpenAlertCounts(ctx); err == nil {
+		for _, sev := range []string{metrics.SeverityCritical, metrics.SeverityHigh, metrics.SeverityMedium, metrics.SeverityLow} {
+			d.metrics.SetOpenAlerts(sev, counts[sev])
+		}
+	} else {
+		errs = append(errs, err)
+	}
+	if rep, err := alerts.LoadSLO(ctx, d.lake.Meta, alerts.SLOOptions{}); err == nil {
+		d.setSLO(rep)
+	} else {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// reconcile applies one detector's result; a detector that failed leaves
+// its alerts as they are.
+func (d *Daemon) reconcile(ctx context.Context, kind string, firing []alerts.Condition, detectErr error, errs *[]error) {
+	if detectErr != nil {
+		*errs = append(*errs, fmt.Errorf("%s check: %w", kind, detectErr))
+		return
+	}
+	res, err := d.alerts.Reconcile(ctx, kind, firing)
+	if err != nil {
+		*errs = append(*errs, err)
+	}
+	for _, a := range res.Opened {
+		d.metrics.AlertRaised(a.Severity)
+		d.log.Warn("alert raised", "alert", a.ID, "key", a.Key, "severity", a.Severity, "title", a.Title)
+	}
+	for _, a := range res.Resolved {
+		d.log.Info("alert resolved: its condition cleared", "alert", a.ID, "key", a.Key)
+	}
+}
+
+// setSLO exports the SLO figures.
+func (d *Daemon) setSLO(rep alerts.SLOReport) {
+	for _, s := range rep.Sources {
+		if s.SuccessRate.Samples > 0 {
+			d.metrics.SetSLOSuccessRatio(s.Source, s.SuccessRate.Value)
+		}
+		if s.Freshness.Samples > 0 {
+			d.metrics.SetSLOFreshness(s.Source, time.Duration(s.Freshness.Value*float64(time.Second)))
+		}
+	}
+	if rep.Overall.MTTD.Samples > 0 {
+		d.metrics.SetSLOMTTD(time.Duration(rep.Overall.MTTD.Value * float64(time.Second)))
+	}
+	if rep.Overall.MTTR.Samples > 0 {
+		d.metrics.SetSLOMTTR(time.Duration(rep.Overall.MTTR.Value * float64(time.Second)))
+	}
+}
+
+// remediator carries out the alerting matrix's auto-remediation with the
+// scheduler.
+type remediator struct{ d *Daemon }
+
+// Pause pauses the source, or every configured source when the alert
+// names none (a staging or curated dataset).
+func (r remediator) Pause(ctx context.Context, source, reason string) error {
+	sources := []string{source}
+	if source == "" {
+		sources = slices.Sorted(maps.Keys(r.d.cfg.Sources))
+	}
+	var errs []error
+	for _, s := range sources {
+		if _, ok := r.d.cfg.Sources[s]; !ok {
+			continue
+		}
+		if _, err := r.d.sched.Pause(ctx, s, "auto", reason); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Retry queues one more run of the source, which gets the scheduler's
+// attempts (three).
+func (r remediator) Retry(ctx context.Context, source string, attempts int) error {
+	if _, ok := r.d.cfg.Sources[source]; !ok {
+		return fmt.Errorf("source %q is not configured here", source)
+	}
+	_, err := r.d.sched.Trigger(ctx, source, scheduler.ModeIngest, scheduler.TriggerRemediation)
+	return err
+}
