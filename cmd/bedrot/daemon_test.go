@@ -28,7 +28,9 @@ type daemonProc struct {
 	url    string
 	mu     sync.Mutex
 	stderr bytes.Buffer
-	done   chan error
+	// exited is closed when the process has exited, err its Wait error.
+	exited chan struct{}
+	err    error
 }
 
 func freeAddr(t *testing.T) string {
@@ -54,15 +56,15 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func (c *cli) serve(id string, extra ...string) *daemonProc {
 	c.t.Helper()
 	addr := freeAddr(c.t)
-	d := &daemonProc{t: c.t, url: "http://" + addr, done: make(chan error, 1)}
+	d := &daemonProc{t: c.t, url: "http://" + addr, exited: make(chan struct{})}
 	d.cmd = exec.Command(c.bin, append([]string{"serve", "--http", addr, "--id", id, "--grace", "10s"}, extra...)...)
 	d.cmd.Env = c.env
 	d.cmd.Stderr = lockedWriter{&d.mu, &d.stderr}
 	require.NoError(c.t, d.cmd.Start())
-	go func() { d.done <- d.cmd.Wait() }()
+	go func() { d.err = d.cmd.Wait(); close(d.exited) }()
 	c.t.Cleanup(func() {
 		_ = d.cmd.Process.Kill()
-		<-d.done
+		<-d.exited
 	})
 	require.Eventually(c.t, func() bool {
 		resp, err := http.Get(d.url + "/readyz")
@@ -146,7 +148,7 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 	}, 60*time.Second, 20*time.Millisecond, "daemon A never ran a job:\nA:\n%s\nB:\n%s", a.log(), b.log())
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
-	<-a.done
+	<-a.exited
 	killedAt := time.Now()
 
 	// B rescues the job and finishes it, within seconds.
@@ -160,14 +162,19 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 		return false
 	}, 60*time.Second, 100*time.Millisecond, "the killed daemon's job was not finished by the other:\n%s", b.log())
 	t.Logf("job %d rescued and completed %s after the kill", victim.ID, time.Since(killedAt).Round(time.Millisecond))
+	for _, line := range strings.Split(b.log(), "\n") {
+		if strings.Contains(line, "rescu") {
+			t.Log(line)
+		}
+	}
 	require.Equal(t, []string{"daemon-a", "daemon-b"}, victim.AttemptedBy)
 	require.Equal(t, "succeeded", victim.RunStatus)
 	time.Sleep(7 * time.Second) // B alone keeps the schedule
 
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGTERM))
 	select {
-	case err := <-b.done:
-		require.NoError(t, err, "SIGTERM stops the daemon with exit 0:\n%s", b.log())
+	case <-b.exited:
+		require.NoError(t, b.err, "SIGTERM stops the daemon with exit 0:\n%s", b.log())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the daemon did not stop on SIGTERM:\n%s", b.log())
 	}
@@ -207,7 +214,7 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 	lake := downloadAll(t, st)
 	snapshots, digest := snapshotDigest(t, lake)
 	succeeded := 0
-	for _, r := range c.json("runs", "--source", "tiktok", "-n", "200")["runs"].([]any) {
+	for _, r := range c.json("runs", "--source", "tiktok", "-n", "200")["items"].([]any) {
 		if r.(map[string]any)["status"] == "succeeded" {
 			succeeded++
 		}

@@ -68,6 +68,11 @@ func (d *Daemon) check(ctx context.Context, withDataLoss bool) error {
 	}
 	final := runs[:0:0]
 	for _, r := range runs {
+		// A run abandoned by a dead daemon belongs to a job the daemons
+		// rescue: that job's own outcome is what counts.
+		if r.Status == metastore.RunAbandoned {
+			continue
+		}
 		if at, ok := attempt[r.Source]; ok && r.Status == metastore.RunFailed && !r.StartedAt.Before(at) {
 			continue
 		}
