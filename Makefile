@@ -78,6 +78,10 @@ test: minio postgres chromium promtool ## run every test under the race detector
 bench: build ## time plugin -> landing -> raw on a generated DistroKid export of ROWS rows (default 5M) vs DuckDB and parquet-go, then its validation through quality-ge
 	$(GO) run ./bench/distrokid -rows $(ROWS) -bin $(BIN)
 
+.PHONY: soak
+soak: minio postgres ## time-compressed soak of the daemon (issue 6): 3 sources every 2 s with 10% API faults, 2 daemons on PostgreSQL+MinIO, one killed and restarted, one source outage; SOAK_RUNS (default 500) runs, ~10 min
+	$(GO) test -tags soak -run '^TestSoak$$' -timeout 60m -count=1 -v ./cmd/bedrot/ 2>&1 | grep -v 'level=' 
+
 .PHONY: bench-go
 bench-go: ## Go micro-benchmarks (parser, Parquet writer)
 	$(GO) test -run '^$$' -bench . -benchmem ./plugins/... ./host/parquetfile/...

@@ -210,6 +210,7 @@ type RunFilter struct {
 type Store interface {
 	AlertStore
 	PauseStore
+	KnowledgeStore
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string
 	Close() error
