@@ -33,6 +33,12 @@ func TestBuildAndPublishSeeTheSameTotals(t *testing.T) {
 	require.Contains(t, again, "Staging: 0 partition(s) rebuilt")
 	require.Contains(t, again, "up to date")
 
+	// Lineage joins up from the mart back to the source.
+	lin := c.ok("lineage", "curated.royalties_monthly")
+	for _, want := range []string{"build.mart.royalties_monthly", "staging.royalties.earnings", "build.staging", "raw.distrokid.earnings", "ingest.distrokid", "(source) distrokid"} {
+		require.Contains(t, lin, want)
+	}
+
 	total := func(q string) string {
 		return strings.Split(strings.TrimSpace(c.ok("query", "--format", "csv", q)), "\n")[1]
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -83,6 +84,7 @@ func boolInt(b bool) int {
 
 // build brings staging and the marts up to date and reports.
 func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, stagingOnly bool) error {
+	started := time.Now().UTC()
 	eng, err := sqlengine.New(sqlengine.Options{Store: l.Store, Meta: l.Meta})
 	if err != nil {
 		return err
@@ -105,6 +107,7 @@ func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, sta
 			return err
 		}
 	}
+	l.BuildLineage(ctx, st, built, started, time.Now().UTC())
 	if g.json() {
 		ms := []map[string]any{}
 		for _, b := range built {

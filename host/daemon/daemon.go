@@ -60,6 +60,10 @@ type Daemon struct {
 	opts    Options
 	// poke asks the watch loop for a check now.
 	poke chan struct{}
+	// newest is each dataset's newest data (for freshness), as of the last
+	// check.
+	newestMu sync.Mutex
+	newest   map[string]time.Time
 
 	ready atomic.Bool
 	// listener is the API's, once serving.
@@ -79,7 +83,17 @@ func New(ctx context.Context, l *lake.Lake, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("%w: alerts: %w", config.ErrBadConfiguration, err)
 	}
 	d.alerts = alerts.NewManager(l.Meta, alerts.Options{Notifier: router, Remediator: remediator{d: d}, Logger: l.Logger})
-	l.Pipeline.Observers = append(l.Pipeline.Observers, runMetrics{m: d.metrics})
+	l.Pipeline.Observers = append(l.Pipeline.Observers, runMetrics{m: d.metrics, meta: l.Meta, log: l.Logger,
+		plugin: func(source string) string { return l.Config.Source(source).Plugin }})
+	d.metrics.SetFreshnessFunc(d.freshness)
+	// The last-success gauge survives restarts: seed it from the history.
+	if runs, err := l.Meta.ListRuns(ctx, metastore.RunFilter{Limit: 1000}); err == nil {
+		for i := len(runs) - 1; i >= 0; i-- { // oldest first, so the newest wins
+			if r := runs[i]; r.FinishedAt != nil && (r.Status == metastore.RunSucceeded || r.Status == metastore.RunPartial) {
+				d.metrics.LastSuccess(r.Source, *r.FinishedAt)
+			}
+		}
+	}
 	sched, err := OpenScheduler(ctx, l, max(1, l.Config.Daemon.Workers), scheduler.RunnerFunc(d.run), scheduler.ObserverFunc(d.jobDone), opts)
 	if err != nil {
 		return nil, err
@@ -183,6 +197,13 @@ func (d *Daemon) Serve(ctx context.Context, addr string) error {
 	return nil
 }
 
+// freshness is the newest data of each dataset, as of the last check.
+func (d *Daemon) freshness() map[string]time.Time {
+	d.newestMu.Lock()
+	defer d.newestMu.Unlock()
+	return maps.Clone(d.newest)
+}
+
 // Close releases the queue.
 func (d *Daemon) Close() error { return d.sched.Close() }
 
@@ -242,21 +263,55 @@ func (d *Daemon) jobDone(ctx context.Context, o scheduler.Outcome) {
 	}
 }
 
-// runMetrics feeds the metrics from every run of the pipeline.
-type runMetrics struct{ m *metrics.Metrics }
+// runMetrics feeds the metrics from every run of the pipeline: the run,
+// its steps, the records of each stream, the plugin launched (and whether
+// it crashed) and the validations of its payloads.
+type runMetrics struct {
+	m    *metrics.Metrics
+	meta metastore.Store
+	// plugin names a source's plugin.
+	plugin func(source string) string
+	log    *slog.Logger
+}
 
 func (r runMetrics) RunStarted(context.Context, pipeline.Result) {}
 
-func (r runMetrics) RunFinished(_ context.Context, res pipeline.Result) {
+func (r runMetrics) RunFinished(ctx context.Context, res pipeline.Result) {
 	r.m.RunFinished(res.Source, res.Status, res.Finished.Sub(res.Started))
 	if res.Status == metastore.RunSucceeded || res.Status == metastore.RunPartial {
 		r.m.LastSuccess(res.Source, res.Finished)
+	}
+	plugin := r.plugin(res.Source)
+	r.m.PluginLaunched(plugin)
+	if res.ErrorKind == "crashed" {
+		r.m.PluginCrashed(plugin)
 	}
 	for _, p := range res.Payloads {
 		if p.Status != pipeline.StatusIngested {
 			continue
 		}
 		r.m.Records(res.Source, streamOf(p), p.Records, p.Size)
+		for _, id := range p.Validations {
+			v, err := r.meta.GetValidation(ctx, id)
+			if err != nil {
+				continue
+			}
+			outcome := metrics.ValidationPassed
+			if !v.Success {
+				outcome = metrics.ValidationFailed
+			}
+			r.m.Validated(v.Dataset, outcome)
+		}
+	}
+	steps, err := r.meta.ListSteps(ctx, res.RunID)
+	if err != nil {
+		r.log.Warn("failed to read a run's steps for the metrics", "run", res.RunID, "error", err)
+		return
+	}
+	for _, st := range steps {
+		if st.FinishedAt != nil {
+			r.m.StepFinished(res.Source, st.Name, st.FinishedAt.Sub(st.StartedAt))
+		}
 	}
 }
 

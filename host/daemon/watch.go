@@ -93,12 +93,51 @@ func (d *Daemon) check(ctx context.Context, withDataLoss bool) error {
 	} else {
 		errs = append(errs, err)
 	}
+	if err := d.refreshDatasets(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if rep, err := alerts.LoadSLO(ctx, d.lake.Meta, alerts.SLOOptions{}); err == nil {
 		d.setSLO(rep)
 	} else {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// refreshDatasets updates each dataset's quality score (its newest
+// validation) and the newest data time behind the freshness metric.
+func (d *Daemon) refreshDatasets(ctx context.Context) error {
+	vals, err := d.lake.Meta.ListValidations(ctx, metastore.ValidationFilter{Limit: 1000})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, v := range vals { // newest first
+		if !seen[v.Dataset] {
+			seen[v.Dataset] = true
+			d.metrics.QualityScore(v.Dataset, v.Score)
+		}
+	}
+	names, err := d.lake.Meta.ListDatasets(ctx)
+	if err != nil {
+		return err
+	}
+	newest := map[string]time.Time{}
+	for _, name := range names {
+		files, err := d.lake.Meta.ListFiles(ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f.AddedAt.After(newest[name]) {
+				newest[name] = f.AddedAt
+			}
+		}
+	}
+	d.newestMu.Lock()
+	d.newest = newest
+	d.newestMu.Unlock()
+	return nil
 }
 
 // reconcile applies one detector's result; a detector that failed leaves

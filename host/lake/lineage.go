@@ -3,10 +3,16 @@ package lake
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/bedrot-label/bedrot/host/lineage"
+	"github.com/bedrot-label/bedrot/host/marts"
+	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pipeline"
+	"github.com/bedrot-label/bedrot/host/staging"
 	"github.com/bedrot-label/bedrot/host/zone"
 )
 
@@ -97,4 +103,63 @@ func (o runLineage) RunStarted(ctx context.Context, res pipeline.Result) {
 
 func (o runLineage) RunFinished(ctx context.Context, res pipeline.Result) {
 	_ = o.c.Finish(ctx, o.info(res))
+}
+
+// BuildLineage records a `bedrot build` in lineage: one staging run (the
+// raw datasets its rebuilt partitions read, the staging datasets written)
+// and one run per mart built (the datasets its SQL reads, the mart
+// version written). Up-to-date partitions and marts are no run.
+func (l *Lake) BuildLineage(ctx context.Context, st staging.Result, built []marts.Result, started, finished time.Time) {
+	if st.RunID != "" && st.Rebuilt+st.Emptied > 0 {
+		r := lineage.RunInfo{RunID: st.RunID, Kind: lineage.JobBuildStaging, StartedAt: started, FinishedAt: finished, Status: metastore.RunSucceeded}
+		ins, outs := map[string]bool{}, map[string]*lineage.Stats{}
+		for _, p := range st.Partitions {
+			if p.Action != staging.Rebuilt && p.Action != staging.Emptied {
+				continue
+			}
+			for _, key := range p.Inputs {
+				if src, ok := rawSource(key); ok {
+					if s := zone.RawFileStream(key); s != "" {
+						ins[zone.RawDataset(src, s)] = true
+					}
+				}
+			}
+			o := outs[p.Dataset]
+			if o == nil {
+				o = &lineage.Stats{}
+				outs[p.Dataset] = o
+			}
+			o.Rows, o.Bytes, o.Files = o.Rows+p.Rows, o.Bytes+p.Size, o.Files+1
+		}
+		for _, name := range slices.Sorted(maps.Keys(ins)) {
+			r.Inputs = append(r.Inputs, lineage.Dataset{Name: name})
+		}
+		for _, name := range slices.Sorted(maps.Keys(outs)) {
+			r.Outputs = append(r.Outputs, lineage.Dataset{Name: name, Stats: outs[name]})
+		}
+		_ = l.Lineage.Start(ctx, r)
+		_ = l.Lineage.Finish(ctx, r)
+	}
+	for _, b := range built {
+		if !b.Built {
+			continue
+		}
+		r := lineage.RunInfo{RunID: pipeline.NewRunID(finished), Kind: lineage.JobBuildMart, Name: b.Mart, StartedAt: started, FinishedAt: finished,
+			Status: metastore.RunSucceeded, Outputs: []lineage.Dataset{{Name: b.Dataset, Stats: &lineage.Stats{Rows: b.Rows, Bytes: -1, Files: 1}}}}
+		for _, in := range b.Inputs {
+			r.Inputs = append(r.Inputs, lineage.Dataset{Name: in})
+		}
+		_ = l.Lineage.Start(ctx, r)
+		_ = l.Lineage.Finish(ctx, r)
+	}
+}
+
+// rawSource returns the source of a raw file key (raw/source=<s>/...).
+func rawSource(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "raw/source=")
+	if !ok {
+		return "", false
+	}
+	src, _, ok := strings.Cut(rest, "/")
+	return src, ok
 }

@@ -211,17 +211,24 @@ func (d slimDataset) label() string {
 // "namespace:name" or name, or a lake path (raw/source=spotify, matching
 // every dataset under it).
 func (g *LineageGraph) Find(q string) []Node {
-	var exact, under []Node
+	var exact, under, versions []Node
 	for k, n := range g.nodes {
 		switch {
 		case n.Label == q || k.name == q || k.namespace+":"+k.name == q:
 			exact = append(exact, *n)
 		case k.kind == DatasetNode && q != "" && (strings.HasSuffix("/"+k.name, "/"+q) || strings.Contains("/"+k.name, "/"+strings.Trim(q, "/")+"/")):
 			under = append(under, *n)
+		case k.kind == DatasetNode && q != "" && strings.HasPrefix(n.Label, q+".v"):
+			// curated.<mart> names the mart's newest version, as in bedrot query.
+			versions = append(versions, *n)
 		}
 	}
 	if len(exact) == 0 {
 		exact = under
+	}
+	if len(exact) == 0 && len(versions) > 0 {
+		slices.SortFunc(versions, func(a, b Node) int { return cmp.Compare(a.Label, b.Label) })
+		exact = versions[len(versions)-1:]
 	}
 	slices.SortFunc(exact, func(a, b Node) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Label, b.Label), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))

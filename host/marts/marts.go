@@ -156,6 +156,8 @@ type Deps struct {
 // Result is one mart's outcome.
 type Result struct {
 	Mart, Version, Dataset string
+	// Inputs are the datasets its SQL reads.
+	Inputs []string
 	// Built is false when the mart was up to date.
 	Built bool
 	Rows  int64
@@ -209,6 +211,9 @@ func inputsOf(m Mart, datasets []sqlengine.Dataset) []sqlengine.Dataset {
 func build(ctx context.Context, deps Deps, m Mart, datasets []sqlengine.Dataset, states map[string]metastore.StreamState) (Result, error) {
 	res := Result{Mart: m.Name, Version: m.Version, Dataset: m.Dataset()}
 	inputs := inputsOf(m, datasets)
+	for _, d := range inputs {
+		res.Inputs = append(res.Inputs, d.Name)
+	}
 	if len(inputs) == 0 {
 		return res, errors.New("its SQL names no dataset of the lake (yet): build staging first, or check the names")
 	}
