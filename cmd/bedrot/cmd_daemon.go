@@ -90,6 +90,18 @@ func (g *globals) control(ctx context.Context, daemonURL string) (daemon.Control
 	return daemon.Local{S: s, Meta: l.Meta, Configured: daemon.SourceInfos(g.cfg)}, func() { _ = s.Close(); _ = l.Close() }, nil
 }
 
+// withControl adapts a command body that works on the queue control.
+func (g *globals) withControl(daemonURL *string, fn func(ctx context.Context, ctl daemon.Control, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctl, done, err := g.control(cmd.Context(), *daemonURL)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return fn(cmd.Context(), ctl, args)
+	}
+}
+
 func daemonFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVar(dst, "daemon", "", "a running daemon's API, e.g. http://127.0.0.1:8080 (daemon.url); default: work on the lake's database directly")
 }
@@ -123,13 +135,7 @@ A paused source cannot be triggered: resume it first.`,
   bedrot trigger tiktok --wait --daemon http://127.0.0.1:8080
   bedrot trigger spotify --mode replay     # rebuild raw from landing, through the daemon`,
 		Args: exactArgs(1, "one source name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			ctl, done, err := g.control(ctx, daemonURL)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: g.withControl(&daemonURL, func(ctx context.Context, ctl daemon.Control, args []string) error {
 			ji, err := ctl.Trigger(ctx, args[0], mode)
 			if err != nil {
 				return controlError(err)
@@ -158,7 +164,7 @@ A paused source cannot be triggered: resume it first.`,
 				return &exitError{code: exitQuarantined}
 			}
 			return nil
-		},
+		}),
 	}
 	daemonFlag(cmd, &daemonURL)
 	cmd.Flags().StringVar(&mode, "mode", "ingest", "ingest, or replay (rebuild raw from landing)")
@@ -261,13 +267,7 @@ skipped (and say so in bedrot jobs), queued ones wait. A run already going
 finishes. A critical alert (data loss) pauses its source the same way.`,
 		Example: "  bedrot pause spotify --reason \"API credentials being rotated\"",
 		Args:    exactArgs(1, "one source name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			ctl, done, err := g.control(ctx, daemonURL)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: g.withControl(&daemonURL, func(ctx context.Context, ctl daemon.Control, args []string) error {
 			if by == "" {
 				by = currentUser()
 			}
@@ -284,7 +284,7 @@ finishes. A critical alert (data loss) pauses its source the same way.`,
 				fmt.Fprintf(g.stdout, "%s was already paused (see `bedrot status` or GET /api/v1/sources).\n", args[0])
 			}
 			return nil
-		},
+		}),
 	}
 	daemonFlag(cmd, &daemonURL)
 	cmd.Flags().StringVar(&reason, "reason", "paused by an operator", "why, shown to whoever looks")
@@ -298,13 +298,7 @@ func newResumeCmd(g *globals) *cobra.Command {
 		Use:   "resume SOURCE",
 		Short: "Let the daemon run a paused source again",
 		Args:  exactArgs(1, "one source name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			ctl, done, err := g.control(ctx, daemonURL)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: g.withControl(&daemonURL, func(ctx context.Context, ctl daemon.Control, args []string) error {
 			changed, err := ctl.Resume(ctx, args[0])
 			if err != nil {
 				return controlError(err)
@@ -318,7 +312,7 @@ func newResumeCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "%s was not paused.\n", args[0])
 			}
 			return nil
-		},
+		}),
 	}
 	daemonFlag(cmd, &daemonURL)
 	return cmd
@@ -344,13 +338,7 @@ e.g. --state retryable,discarded for what is failing.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			ctl, done, err := g.control(ctx, daemonURL)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: g.withControl(&daemonURL, func(ctx context.Context, ctl daemon.Control, args []string) error {
 			if len(args) == 1 {
 				var id int64
 				if _, err := fmt.Sscan(args[0], &id); err != nil {
@@ -371,7 +359,7 @@ e.g. --state retryable,discarded for what is failing.`,
 				return controlError(err)
 			}
 			return g.printJobs("JobList", jobs, "")
-		},
+		}),
 	}
 	daemonFlag(cmd, &daemonURL)
 	cmd.Flags().StringVar(&state, "state", "", "only jobs in these states (comma-separated)")

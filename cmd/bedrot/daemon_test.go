@@ -235,3 +235,40 @@ func (c *cli) jsonJobs() []jobView {
 	require.NoError(c.t, json.Unmarshal([]byte(out), &doc), out)
 	return doc.Jobs
 }
+
+// The queue commands work on the database without a daemon, and through a
+// daemon's API with --daemon; their errors carry the CLI's exit codes.
+func TestQueueCommandsWithAndWithoutADaemon(t *testing.T) {
+	t.Parallel()
+	inbox := t.TempDir()
+	c := newCLI(t, "BEDROT_SOURCES__DISTROKID__CONFIG__INBOX="+inbox, "BEDROT_DAEMON_CHECK_INTERVAL=1s")
+	c.setupLake()
+
+	require.Contains(t, c.ok("trigger", "distrokid"), "Queued job 1: ingest distrokid")
+	jobs := c.jsonJobs()
+	require.Len(t, jobs, 1)
+	require.Equal(t, "available", jobs[0].State, "no daemon works it yet")
+
+	require.Contains(t, c.ok("pause", "distrokid", "--reason", "rotating credentials"), "Paused distrokid")
+	r := c.run("trigger", "distrokid")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "rotating credentials")
+	require.Contains(t, c.ok("resume", "distrokid"), "Resumed distrokid")
+	require.Equal(t, 4, c.run("trigger", "nope").code)
+	r = c.run("backfill", "distrokid", "--stream", "earnings", "--from", "2026-01-01", "--to", "2026-01-31")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "cannot read a past window")
+
+	// A daemon works the queued job; trigger --wait through its API.
+	d := c.serve("solo")
+	require.Eventually(t, func() bool { return c.jsonJobs()[0].State == "completed" }, 30*time.Second, 100*time.Millisecond)
+	out := c.ok("trigger", "distrokid", "--wait", "--daemon", d.url)
+	require.Contains(t, out, "completed")
+	require.Contains(t, out, "(succeeded)")
+	require.Contains(t, c.ok("jobs", "--daemon", d.url, "--state", "completed"), "manual")
+	require.Contains(t, c.ok("slo"), "success")
+	require.Contains(t, c.ok("alerts", "ls"), "No")
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	<-d.exited
+	require.NoError(t, d.err)
+}
