@@ -11,10 +11,12 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 )
 
+// testKnowledge checks the knowledge graph. The parts share one store and
+// run in turn, search first: it lists every node.
 func testKnowledge(t *testing.T, s metastore.Store) {
+	t.Run("Search", func(t *testing.T) { testKnowledgeSearch(t, s) })
 	t.Run("Nodes", func(t *testing.T) { testKnowledgeNodes(t, s) })
 	t.Run("Edges", func(t *testing.T) { testKnowledgeEdges(t, s) })
-	t.Run("Search", func(t *testing.T) { testKnowledgeSearch(t, s) })
 }
 
 func testKnowledgeNodes(t *testing.T, s metastore.Store) {

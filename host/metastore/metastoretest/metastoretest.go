@@ -52,6 +52,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"CanceledContext":           testCanceledContext,
 		"Pauses":                    testPauses,
 		"RunRetried":                testRunRetried,
+		"Knowledge":                 testKnowledge,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -18,6 +18,10 @@ const defaultKnowledgeLimit = 20
 
 const knowledgeNodeColumns = `n.id, n.kind, n.node_key, n.title, n.body, n.tags, n.path, n.meta, n.created_at, n.updated_at`
 
+// knowledgeNodeReturning is knowledgeNodeColumns unqualified, for RETURNING
+// (SQLite allows no table alias there).
+const knowledgeNodeReturning = `id, kind, node_key, title, body, tags, path, meta, created_at, updated_at`
+
 // snippetMark wraps matched words in snippets.
 const snippetMark = "**"
 
@@ -52,7 +56,7 @@ func (s *store) UpsertKnowledgeNode(ctx context.Context, n metastore.KnowledgeNo
 	if n.UpdatedAt.IsZero() {
 		n.UpdatedAt = at
 	}
-	got, err := scanKnowledgeNode(s.wdb.QueryRowContext(ctx, `INSERT INTO knowledge_nodes AS n (id, kind, node_key, title, body,
+	got, err := scanKnowledgeNode(s.wdb.QueryRowContext(ctx, `INSERT INTO knowledge_nodes (id, kind, node_key, title, body,
 			tags, tag_text, path, meta, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (kind, node_key) DO UPDATE SET
@@ -63,8 +67,8 @@ func (s *store) UpsertKnowledgeNode(ctx context.Context, n metastore.KnowledgeNo
 			path = excluded.path,
 			meta = excluded.meta,
 			updated_at = excluded.updated_at,
-			created_at = CASE WHEN $12 = 1 THEN excluded.created_at ELSE n.created_at END
-		RETURNING `+knowledgeNodeColumns,
+			created_at = CASE WHEN $12 = 1 THEN excluded.created_at ELSE knowledge_nodes.created_at END
+		RETURNING `+knowledgeNodeReturning,
 		n.ID, n.Kind, n.Key, n.Title, n.Body, string(tagJSON), strings.Join(tags, " "), n.Path, meta,
 		s.timeArg(n.CreatedAt), s.timeArg(n.UpdatedAt), keepCreated))
 	if err != nil {
