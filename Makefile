@@ -21,6 +21,7 @@ build: ## build bin/bedrot, every plugin bin/bedrot-<kind>-<name>, and the examp
 	$(GO) build -o $(BIN)/bedrot ./cmd/bedrot
 	@for d in plugins/*/cmd/*/; do name=$$(basename $$d); echo "$(GO) build -o $(BIN)/$$name ./$$d"; $(GO) build -o $(BIN)/$$name ./$$d || exit 1; done
 	cd examples/source-releases && GOWORK=off $(GO) build -o ../../$(BIN)/examples/bedrot-source-releases .
+	cd examples/agent-trends && GOWORK=off $(GO) build -o ../../$(BIN)/examples/bedrot-agent-trends .
 	$(GO) build -o $(BIN)/tools/bedrot-sandbox ./cmd/bedrot-sandbox
 
 .PHONY: demo
@@ -73,6 +74,7 @@ test: minio postgres chromium promtool ## run every test under the race detector
 	$(GO) test -race -count=1 ./...
 	cd sdk && $(GO) test -race -count=1 ./...
 	cd examples/source-releases && GOWORK=off $(GO) test -count=1 ./...
+	cd examples/agent-trends && GOWORK=off $(GO) test -count=1 ./...
 
 .PHONY: bench
 bench: build ## time plugin -> landing -> raw on a generated DistroKid export of ROWS rows (default 5M) vs DuckDB and parquet-go, then its validation through quality-ge

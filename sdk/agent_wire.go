@@ -198,3 +198,7 @@ func logToProto(level LogLevel, msg string, keyvals []any) *sourcev1.Log {
 	}
 	return &sourcev1.Log{Level: sourcev1.LogLevel(level), Message: msg, Keyvals: kv}
 }
+
+func progressToProto(done, total int64, unit string) *sourcev1.Progress {
+	return &sourcev1.Progress{Done: done, Total: total, Unit: unit}
+}

@@ -47,6 +47,8 @@ type Plugin struct {
 	NewSource func() Source
 	// NewValidator builds the validator; nil if the binary is not one.
 	NewValidator func() Validator
+	// NewAgent builds the agent; nil if the binary is not an agent.
+	NewAgent func() Agent
 }
 
 // Kinds lists the plugin kinds p serves.
@@ -58,6 +60,9 @@ func (p Plugin) Kinds() []string {
 	if p.NewValidator != nil {
 		kinds = append(kinds, KindValidator)
 	}
+	if p.NewAgent != nil {
+		kinds = append(kinds, KindAgent)
+	}
 	return kinds
 }
 
@@ -68,12 +73,16 @@ func PluginSets(p Plugin) map[int]plugin.PluginSet {
 		KindPlugin:    &infoGRPCPlugin{server: &infoServer{spec: p.Spec, kinds: p.Kinds()}},
 		KindSource:    &sourceGRPCPlugin{newSource: p.NewSource},
 		KindValidator: &validatorGRPCPlugin{newValidator: p.NewValidator},
+		KindAgent:     &agentGRPCPlugin{newAgent: p.NewAgent},
 	}
 	if p.NewSource == nil && p.Spec.Name != "" {
 		delete(set, KindSource)
 	}
 	if p.NewValidator == nil && p.Spec.Name != "" {
 		delete(set, KindValidator)
+	}
+	if p.NewAgent == nil && p.Spec.Name != "" {
+		delete(set, KindAgent)
 	}
 	return map[int]plugin.PluginSet{ProtocolVersion: set}
 }
