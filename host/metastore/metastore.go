@@ -209,6 +209,7 @@ type RunFilter struct {
 // Store is the metastore. Implementations are safe for concurrent use.
 type Store interface {
 	AlertStore
+	AgentStore
 	PauseStore
 	KnowledgeStore
 	// Dialect is "sqlite" or "postgres".

@@ -51,6 +51,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"Alerts":                    testAlerts,
 		"CanceledContext":           testCanceledContext,
 		"Pauses":                    testPauses,
+		"Agents":                    testAgents,
 		"RunRetried":                testRunRetried,
 		"Knowledge":                 testKnowledge,
 	}
