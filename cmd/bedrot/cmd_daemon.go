@@ -82,7 +82,7 @@ func (g *globals) control(ctx context.Context, daemonURL string) (daemon.Control
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := daemon.OpenScheduler(ctx, l, 0, nil, nil, daemon.Options{})
+	s, err := daemon.OpenScheduler(ctx, l, 0, nil, nil, nil, daemon.Options{})
 	if err != nil {
 		_ = l.Close()
 		return nil, nil, err

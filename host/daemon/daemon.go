@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/agents"
 	"github.com/bedrot-label/bedrot/host/alerts"
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
@@ -94,17 +95,23 @@ func New(ctx context.Context, l *lake.Lake, opts Options) (*Daemon, error) {
 			}
 		}
 	}
-	sched, err := OpenScheduler(ctx, l, max(1, l.Config.Daemon.Workers), scheduler.RunnerFunc(d.run), scheduler.ObserverFunc(d.jobDone), opts)
+	var rt *agents.Runtime
+	agentRun := func(ctx context.Context, a scheduler.AgentArgs) error { return agentRunner(rt, l.Logger)(ctx, a) }
+	sched, err := OpenScheduler(ctx, l, max(1, l.Config.Daemon.Workers), scheduler.RunnerFunc(d.run), scheduler.ObserverFunc(d.jobDone), agentRun, opts)
 	if err != nil {
 		return nil, err
 	}
 	d.sched = sched
+	if rt, err = AgentRuntime(l, sched, d.alerts); err != nil {
+		_ = sched.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
 // OpenScheduler opens the lake's job queue: with workers 0 it only inserts
 // and lists jobs (what the CLI needs while a daemon works them).
-func OpenScheduler(ctx context.Context, l *lake.Lake, workers int, runner scheduler.Runner, obs scheduler.Observer, opts Options) (*scheduler.Scheduler, error) {
+func OpenScheduler(ctx context.Context, l *lake.Lake, workers int, runner scheduler.Runner, obs scheduler.Observer, agentRun scheduler.AgentRunner, opts Options) (*scheduler.Scheduler, error) {
 	cfg := l.Config
 	sources := map[string]scheduler.SourceSchedule{}
 	for name := range cfg.Sources {
@@ -114,7 +121,7 @@ func OpenScheduler(ctx context.Context, l *lake.Lake, workers int, runner schedu
 	sc := scheduler.Config{
 		Meta: l.Meta, Sources: sources, Workers: workers, MaxAttempts: cfg.Daemon.MaxAttempts,
 		RetryBackoff: cfg.Daemon.RetryBackoff, MisfireGrace: cfg.Daemon.MisfireGrace,
-		Runner: runner, Observer: obs, Logger: l.Logger, ID: opts.ID,
+		Runner: runner, Observer: obs, AgentRunner: agentRun, Logger: l.Logger, ID: opts.ID,
 		FetchPollInterval: opts.PollInterval, RescueAfter: opts.RescueAfter,
 	}
 	if cfg.Database.URL != "" {

@@ -84,6 +84,8 @@ type Instance struct {
 	Source *sdk.SourceClient
 	// Validator is set when the plugin was launched as a validator.
 	Validator *sdk.ValidatorClient
+	// Agent is set when the plugin was launched as an agent.
+	Agent *sdk.AgentClient
 	// Info is what the plugin said about itself.
 	Info sdk.Info
 }
@@ -271,6 +273,8 @@ func (i *Instance) dispense(kind string) error {
 		i.Source, ok = raw.(*sdk.SourceClient)
 	case sdk.KindValidator:
 		i.Validator, ok = raw.(*sdk.ValidatorClient)
+	case sdk.KindAgent:
+		i.Agent, ok = raw.(*sdk.AgentClient)
 	default:
 		return fmt.Errorf("this host cannot run %s plugins yet", kind)
 	}

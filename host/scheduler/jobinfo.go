@@ -38,6 +38,14 @@ type JobInfo struct {
 func jobInfo(row *rivertype.JobRow) JobInfo {
 	var args RunArgs
 	_ = json.Unmarshal(row.EncodedArgs, &args)
+	if row.Kind == (AgentArgs{}).Kind() {
+		var aa AgentArgs
+		_ = json.Unmarshal(row.EncodedArgs, &aa)
+		args = RunArgs{Source: "agent:" + aa.AgentType, Mode: "agent " + aa.Task, Trigger: "run_agent"}
+		if aa.RequestedBy != "" {
+			args.Trigger += " from " + aa.RequestedBy
+		}
+	}
 	ji := JobInfo{
 		ID: row.ID, Source: args.Source, Mode: args.Mode, Trigger: args.Trigger, Streams: args.Streams,
 		From: args.From, To: args.To, State: string(row.State), Attempt: row.Attempt, MaxAttempts: row.MaxAttempts,

@@ -204,7 +204,9 @@ type Config struct {
 	RescueInterval time.Duration
 	Runner         Runner
 	Observer       Observer
-	Logger         *slog.Logger
+	// AgentRunner works queued agent sessions (nil: they are cancelled).
+	AgentRunner AgentRunner
+	Logger      *slog.Logger
 	// ID names this process among daemons (default host:pid).
 	ID  string
 	Now func() time.Time
@@ -307,6 +309,7 @@ func Open(ctx context.Context, cfg Config) (*Scheduler, error) {
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{s: s})
+	river.AddWorker(workers, &agentWorker{s: s})
 	rc := &river.Config{
 		ID:                          cfg.ID,
 		Logger:                      slog.New(quietHandler{s.log.Handler()}).With("component", "river"),
@@ -761,7 +764,7 @@ func (s *Scheduler) Jobs(ctx context.Context, f JobFilter) ([]JobInfo, error) {
 	var out []JobInfo
 	var cursor *river.JobListCursor
 	for len(out) < limit {
-		p := river.NewJobListParams().Kinds(RunArgs{}.Kind()).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(min(500, limit*4))
+		p := river.NewJobListParams().Kinds(RunArgs{}.Kind(), AgentArgs{}.Kind()).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(min(500, limit*4))
 		if len(f.States) > 0 {
 			states := make([]rivertype.JobState, len(f.States))
 			for i, st := range f.States {

@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/bedrot-label/bedrot/host/agents"
+	"github.com/bedrot-label/bedrot/host/alerts"
+	"github.com/bedrot-label/bedrot/host/knowledge"
+	"github.com/bedrot-label/bedrot/host/lake"
+	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/notify"
+	"github.com/bedrot-label/bedrot/host/quality"
+	"github.com/bedrot-label/bedrot/host/scheduler"
+	"github.com/bedrot-label/bedrot/host/sqlengine"
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+// AgentRuntime builds the lake's agent runtime. Next steps become jobs on
+// sched's queue (run_agent:TYPE, ingest:SOURCE), validations run at once
+// (validate_schema:DATASET), and notify:TEAM raises a medium alert through
+// mgr (nil: notes are only logged).
+func AgentRuntime(l *lake.Lake, sched *scheduler.Scheduler, mgr *alerts.Manager) (*agents.Runtime, error) {
+	eng, err := sqlengine.New(sqlengine.Options{Store: l.Store, Meta: l.Meta})
+	if err != nil {
+		return nil, err
+	}
+	rt := &agents.Runtime{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Engine: eng, Quality: l.Quality,
+		Knowledge: &knowledge.Base{Store: l.Store, Meta: l.Meta}, Logger: l.Logger}
+	rt.Dispatch = func(ctx context.Context, step sdk.NextStep, from metastore.AgentSession) error {
+		return dispatch(ctx, l, sched, mgr, step, from)
+	}
+	return rt, nil
+}
+
+// dispatch carries out one next step of a finished session.
+func dispatch(ctx context.Context, l *lake.Lake, sched *scheduler.Scheduler, mgr *alerts.Manager, step sdk.NextStep, from metastore.AgentSession) error {
+	switch step.Action {
+	case "run_agent":
+		_, err := sched.QueueAgent(ctx, scheduler.AgentArgs{AgentType: step.Target, Params: from.Params, Previous: from.ID, RequestedBy: from.ID, Task: ""})
+		return err
+	case "ingest":
+		_, err := sched.Trigger(ctx, step.Target, scheduler.ModeIngest, "agent")
+		return err
+	case "validate_schema":
+		if l.Quality.SuiteFor(step.Target) == "" {
+			return fmt.Errorf("no expectation suite for %s", step.Target)
+		}
+		_, err := l.Quality.ValidateDataset(ctx, step.Target, quality.Options{})
+		return err
+	case "notify":
+		title := fmt.Sprintf("%s asks %s to review session %s", from.AgentID, step.Target, from.ID)
+		if step.Reason != "" {
+			title += ": " + step.Reason
+		}
+		if mgr == nil {
+			l.Logger.Warn("agent note (no alert manager here)", "to", step.Target, "title", title)
+			return nil
+		}
+		_, _, err := mgr.Raise(ctx, alerts.Condition{Key: "agent:" + from.AgentID + ":" + step.Target, Kind: "agent_note",
+			Severity: notify.Medium, Title: title, Detail: notes(from), Details: map[string]string{"session": from.ID, "to": step.Target}})
+		return err
+	}
+	return fmt.Errorf("next step %q: this host knows run_agent, ingest, validate_schema and notify", step)
+}
+
+// notes is a session's context notes, for the alert's detail.
+func notes(s metastore.AgentSession) string {
+	var c sdk.AgentContext
+	if ctx, err := sdk.ParseAgentContext(s.Context); err == nil && ctx != nil {
+		c = *ctx
+	}
+	var b strings.Builder
+	b.WriteString(c.ContextNotes)
+	if len(c.Outputs) > 0 {
+		fmt.Fprintf(&b, "\nOutputs: %s", strings.Join(c.Outputs, ", "))
+	}
+	fmt.Fprintf(&b, "\nSee bedrot agents sessions --agent %s", s.AgentID)
+	return b.String()
+}
+
+// agentRunner works queued agent jobs with rt.
+func agentRunner(rt *agents.Runtime, log *slog.Logger) scheduler.AgentRunner {
+	return func(ctx context.Context, a scheduler.AgentArgs) error {
+		res, err := rt.Run(ctx, agents.Request{AgentType: a.AgentType, Task: a.Task, Params: a.Params, Previous: a.Previous})
+		if err != nil {
+			return err
+		}
+		log.Info("agent session finished", "agent", res.Session.AgentID, "session", res.Session.ID, "status", res.Session.Status)
+		return nil
+	}
+}
