@@ -15,8 +15,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/agents"
 	"github.com/bedrot-label/bedrot/host/contract"
 	"github.com/bedrot-label/bedrot/host/credentials"
+	"github.com/bedrot-label/bedrot/host/knowledge"
 	"github.com/bedrot-label/bedrot/host/lineage"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
@@ -126,7 +128,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Lake, error) {
 		_ = l.Meta.Close()
 		return nil, fmt.Errorf("%w: lineage: %w", config.ErrBadConfiguration, err)
 	}
-	l.Pipeline.Observers = append(l.Pipeline.Observers, runLineage{c: l.Lineage})
+	l.Pipeline.Observers = append(l.Pipeline.Observers, runLineage{c: l.Lineage},
+		agents.IngestAgent{Store: l.Store, Meta: l.Meta, Knowledge: &knowledge.Base{Store: l.Store, Meta: l.Meta},
+			SuitesDir: cfg.Quality.SuitesDir, Logger: logger})
 	return l, nil
 }
 
