@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"sync"
@@ -267,6 +269,11 @@ func TestQueueCommandsWithAndWithoutADaemon(t *testing.T) {
 	require.Contains(t, out, "(succeeded)")
 	require.Contains(t, c.ok("jobs", "--daemon", d.url, "--state", "completed"), "manual")
 	require.Contains(t, c.ok("slo"), "success")
+	// Pipeline runs are sessions of the built-in ingest agent.
+	require.Contains(t, c.ok("agents", "ls"), "data_ingest_agent_001")
+	ctxFile, err := os.ReadFile(filepath.Join(c.lake, ".agent", "context", "current_context.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(ctxFile), `"current_task": "ingest_distrokid_metrics"`)
 	require.Contains(t, c.ok("alerts", "ls"), "No")
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	<-d.exited
