@@ -150,6 +150,9 @@ type DaemonConfig struct {
 	// MisfireGrace: a scheduled time missed while every daemon was down is
 	// still run on start if it is at most this old (default 1h).
 	MisfireGrace time.Duration `koanf:"misfire_grace" json:"misfire_grace"`
+	// Then lists the steps the daemon runs after each successful ingest:
+	// "build" (staging and marts). Default [build]; [] turns it off.
+	Then []string `koanf:"then" json:"then"`
 	// CheckInterval is how often the daemon looks for alert conditions
 	// (data loss, failed runs, quality, slow runs) (default 30s).
 	CheckInterval time.Duration `koanf:"check_interval" json:"check_interval"`
@@ -194,7 +197,7 @@ func Default() Config {
 		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge", ContractsDir: "config/contracts"},
 		Curated: CuratedConfig{MartsDir: "config/marts", AnalyticsSchema: "analytics"},
 		Daemon: DaemonConfig{HTTP: "127.0.0.1:8080", Workers: 2, MaxAttempts: 3, RetryBackoff: 30 * time.Second,
-			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second},
+			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second, Then: []string{"build"}},
 		Lineage: LineageConfig{Namespace: "bedrot"},
 	}
 }
@@ -242,6 +245,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Daemon.Workers < 0 {
 		errs = append(errs, "daemon.workers: must be at least 1")
+	}
+	for _, step := range c.Daemon.Then {
+		if step != "build" {
+			errs = append(errs, fmt.Sprintf("daemon.then: %q is not a step the daemon runs after an ingest (build)", step))
+		}
 	}
 	if c.Daemon.MaxAttempts < 0 {
 		errs = append(errs, "daemon.max_attempts: must be at least 1")
@@ -305,7 +313,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator, "quality.contracts_dir": def.Quality.ContractsDir,
 		"daemon.http": def.Daemon.HTTP, "daemon.url": "", "daemon.workers": def.Daemon.Workers,
 		"daemon.max_attempts": def.Daemon.MaxAttempts, "daemon.retry_backoff": def.Daemon.RetryBackoff.String(),
-		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.check_interval": def.Daemon.CheckInterval.String(),
+		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.then": def.Daemon.Then, "daemon.check_interval": def.Daemon.CheckInterval.String(),
 		"lineage.url": "", "lineage.api_key": "", "lineage.namespace": def.Lineage.Namespace,
 		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,
 	}, "."), nil)

@@ -3,10 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +16,6 @@ import (
 	"github.com/bedrot-label/bedrot/host/parquetfile"
 	"github.com/bedrot-label/bedrot/host/publish"
 	"github.com/bedrot-label/bedrot/host/sqlengine"
-	"github.com/bedrot-label/bedrot/host/staging"
 	"github.com/bedrot-label/bedrot/sdk"
 )
 
@@ -84,12 +83,10 @@ func boolInt(b bool) int {
 
 // build brings staging and the marts up to date and reports.
 func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, stagingOnly bool) error {
-	started := time.Now().UTC()
-	eng, err := sqlengine.New(sqlengine.Options{Store: l.Store, Meta: l.Meta})
-	if err != nil {
-		return err
+	st, built, err := l.Build(ctx, domains, stagingOnly)
+	if errors.Is(err, lake.ErrMarts) {
+		return usageError("%v", err)
 	}
-	st, err := staging.Build(ctx, staging.Deps{Store: l.Store, Meta: l.Meta, Engine: eng, Logger: l.Logger, Quality: l.Quality}, staging.Options{Domains: domains})
 	if err != nil {
 		return err
 	}
@@ -97,17 +94,6 @@ func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, sta
 	for _, p := range st.Partitions {
 		out = append(out, map[string]any{"dataset": p.Dataset, "partition": p.Partition, "action": string(p.Action), "rows": p.Rows})
 	}
-	var built []marts.Result
-	if !stagingOnly {
-		defs, err := marts.LoadDir(g.cfg.Curated.MartsDir)
-		if err != nil {
-			return usageError("%v", err)
-		}
-		if built, err = marts.Build(ctx, marts.Deps{Store: l.Store, Meta: l.Meta, Engine: eng, Logger: l.Logger}, defs); err != nil {
-			return err
-		}
-	}
-	l.BuildLineage(ctx, st, built, started, time.Now().UTC())
 	if g.json() {
 		ms := []map[string]any{}
 		for _, b := range built {

@@ -17,6 +17,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -230,9 +231,25 @@ func (d *Daemon) gaugeLoop(ctx context.Context) {
 	}
 }
 
-// run does one job's run through the lake's pipeline.
+// run does one job's run through the lake's pipeline, then the steps
+// that follow a successful ingest (daemon.then: build). A failed build
+// does not fail the ingest, whose data is committed: it is logged, and the
+// next build catches up.
 func (d *Daemon) run(ctx context.Context, job scheduler.Job) (pipeline.Result, error) {
-	return RunJob(ctx, d.lake, job)
+	res, err := RunJob(ctx, d.lake, job)
+	if err != nil || job.Args.Mode == scheduler.ModeReplay || res.Status == metastore.RunFailed || res.Rows == 0 {
+		return res, err
+	}
+	if slices.Contains(d.cfg.Daemon.Then, "build") {
+		began := time.Now()
+		_, martsDirErr := os.Stat(d.cfg.Curated.MartsDir)
+		if _, _, berr := d.lake.Build(ctx, nil, martsDirErr != nil); berr != nil {
+			d.log.Error("build after ingest failed; the next one catches up", "run", res.RunID, "error", berr)
+		} else {
+			d.metrics.StepFinished(job.Args.Source, "build", time.Since(began))
+		}
+	}
+	return res, nil
 }
 
 // RunJob runs a job's source through l's pipeline: ingest (a backfill

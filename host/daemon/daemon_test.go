@@ -182,6 +182,10 @@ func TestTriggeredRunIsCountedInMetrics(t *testing.T) {
 	require.Contains(t, metrics, `bedrot_records_total{source="distrokid",stream="earnings"}`)
 	require.Contains(t, metrics, `bedrot_last_success_timestamp_seconds{source="distrokid"}`)
 
+	// The ingest is followed by a build (daemon.then: build).
+	datasets, err := f.l.Meta.ListDatasets(t.Context())
+	require.NoError(t, err)
+	require.Contains(t, datasets, "staging.royalties.earnings")
 	requireLineage(t, f.l)
 
 	_, err = f.api.Trigger(t.Context(), "nope", "")
