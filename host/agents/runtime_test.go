@@ -216,5 +216,3 @@ func keysOf(m map[string]any) []string {
 	}
 	return out
 }
-
-
