@@ -46,6 +46,7 @@ type Config struct {
 	Curated  CuratedConfig  `koanf:"curated" json:"curated"`
 	Daemon   DaemonConfig   `koanf:"daemon" json:"daemon"`
 	Lineage  LineageConfig  `koanf:"lineage" json:"lineage"`
+	Agents   AgentsConfig   `koanf:"agents" json:"agents"`
 	// Alerts routes the daemon's alerts to notifiers by severity.
 	Alerts notify.Config `koanf:"alerts" json:"alerts"`
 	// Sources holds each source's plugin configuration, by source name.
@@ -158,6 +159,16 @@ type DaemonConfig struct {
 	CheckInterval time.Duration `koanf:"check_interval" json:"check_interval"`
 }
 
+// AgentsConfig configures AI agent plugins.
+type AgentsConfig struct {
+	// AccessPolicy is the access_control.yaml enforced on every call agents
+	// make (default config/access_control.yaml; the built-in policy when
+	// the file does not exist).
+	AccessPolicy string `koanf:"access_policy" json:"access_policy"`
+	// Role is the policy role agents run as (default ai_agent).
+	Role string `koanf:"role" json:"role"`
+}
+
 // LineageConfig configures OpenLineage events: every run writes START and
 // COMPLETE/FAIL events to .bedrot/lineage/ in the lake, and to URL when set.
 type LineageConfig struct {
@@ -199,6 +210,7 @@ func Default() Config {
 		Daemon: DaemonConfig{HTTP: "127.0.0.1:8080", Workers: 2, MaxAttempts: 3, RetryBackoff: 30 * time.Second,
 			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second, Then: []string{"build"}},
 		Lineage: LineageConfig{Namespace: "bedrot"},
+		Agents:  AgentsConfig{AccessPolicy: "config/access_control.yaml", Role: "ai_agent"},
 	}
 }
 
@@ -315,6 +327,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"daemon.max_attempts": def.Daemon.MaxAttempts, "daemon.retry_backoff": def.Daemon.RetryBackoff.String(),
 		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.then": def.Daemon.Then, "daemon.check_interval": def.Daemon.CheckInterval.String(),
 		"lineage.url": "", "lineage.api_key": "", "lineage.namespace": def.Lineage.Namespace,
+		"agents.access_policy": def.Agents.AccessPolicy, "agents.role": def.Agents.Role,
 		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,
 	}, "."), nil)
 	environ := opts.Environ

@@ -81,6 +81,12 @@ type Runtime struct {
 	Grant func(agentType, task string) (Grant, error)
 	// Guard wraps the lake service with access control (host/access).
 	Guard func(sdk.LakeServer) sdk.LakeServer
+	// Limit applies the task's resource quota to the agent's process
+	// (memory, CPU); it returns a release function.
+	Limit func(pid int) (release func(), err error)
+	// Finished hears every session's end (to flush the audit log, forget
+	// its budgets).
+	Finished func(ctx context.Context, ses metastore.AgentSession)
 	// Dispatch carries out a next step (queues a job, sends a note); nil
 	// leaves every next step undispatched.
 	Dispatch func(ctx context.Context, step sdk.NextStep, from metastore.AgentSession) error
@@ -142,6 +148,13 @@ func (rt *Runtime) Run(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	defer inst.Kill()
+	if rt.Limit != nil {
+		release, err := rt.Limit(inst.PID())
+		if err != nil {
+			return Result{}, fmt.Errorf("failed to limit the agent's resources: %w", err)
+		}
+		defer release()
+	}
 	info, err := inst.Agent.Describe(ctx)
 	if err != nil {
 		return Result{}, inst.Describe(fmt.Errorf("failed to describe itself: %w", err))
@@ -268,6 +281,9 @@ func (rt *Runtime) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	res.Session = ses
 	rt.account(context.WithoutCancel(ctx), agent, ses, elapsed, contributed, inst.PeakRSS())
+	if rt.Finished != nil {
+		rt.Finished(context.WithoutCancel(ctx), ses)
+	}
 	if runErr != nil {
 		return res, fmt.Errorf("agent %s session %s: %w", req.AgentID, ses.ID, runErr)
 	}

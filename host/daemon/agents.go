@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
+	"github.com/bedrot-label/bedrot/config"
+	"github.com/bedrot-label/bedrot/host/access"
 	"github.com/bedrot-label/bedrot/host/agents"
 	"github.com/bedrot-label/bedrot/host/alerts"
 	"github.com/bedrot-label/bedrot/host/knowledge"
@@ -29,10 +32,56 @@ func AgentRuntime(l *lake.Lake, sched *scheduler.Scheduler, mgr *alerts.Manager)
 	}
 	rt := &agents.Runtime{Store: l.Store, Meta: l.Meta, Plugins: l.Plugins, Engine: eng, Quality: l.Quality,
 		Knowledge: &knowledge.Base{Store: l.Store, Meta: l.Meta}, Logger: l.Logger}
+	if err := guardAgents(l, rt); err != nil {
+		return nil, err
+	}
 	rt.Dispatch = func(ctx context.Context, step sdk.NextStep, from metastore.AgentSession) error {
 		return dispatch(ctx, l, sched, mgr, step, from)
 	}
 	return rt, nil
+}
+
+// guardAgents enforces the access policy on the runtime: each task's zones
+// and limits come from the agents' role, every call of the lake service is
+// decided and audit-logged (.agent/logs/audit/), budgets are counted per
+// session, and the plugin process gets the role's quota.
+func guardAgents(l *lake.Lake, rt *agents.Runtime) error {
+	policy := access.Default()
+	if p := l.Config.Agents.AccessPolicy; p != "" {
+		if _, err := os.Stat(p); err == nil {
+			if policy, err = access.Load(p); err != nil {
+				return fmt.Errorf("%w: %w", config.ErrBadConfiguration, err)
+			}
+		}
+	}
+	role := l.Config.Agents.Role
+	aud := access.NewJSONLAuditor(l.Store, access.JSONLOptions{})
+	guard := access.NewGuard(policy, aud)
+	rt.Grant = func(string, string) (agents.Grant, error) {
+		zones, err := policy.AgentGrant(role, nil)
+		if err != nil {
+			return agents.Grant{}, err
+		}
+		return agents.Grant{Zones: zones, Limits: policy.Limits(role)}, nil
+	}
+	// One guarded lake per session: its budgets are the session's.
+	rt.Guard = func(inner sdk.LakeServer) sdk.LakeServer {
+		return access.NewGuardedLake(inner, guard, access.LakeOptions{Role: role})
+	}
+	rt.Limit = func(pid int) (func(), error) {
+		_, quota := policy.Constraints(role)
+		applied, err := access.ApplyLimits(pid, quota)
+		if err != nil {
+			return nil, err
+		}
+		return func() { _ = applied.Release() }, nil
+	}
+	rt.Finished = func(ctx context.Context, _ metastore.AgentSession) {
+		if err := aud.Flush(ctx); err != nil {
+			l.Logger.Error("failed to write the access audit log", "error", err)
+		}
+	}
+	return nil
 }
 
 // dispatch carries out one next step of a finished session.

@@ -90,6 +90,14 @@ type Instance struct {
 	Info sdk.Info
 }
 
+// PID is the plugin process's id (0 before it started).
+func (i *Instance) PID() int {
+	if i.cmd.Process == nil {
+		return 0
+	}
+	return i.cmd.Process.Pid
+}
+
 // Kill stops the plugin process; it is safe to call more than once.
 func (i *Instance) Kill() {
 	if i.cmd.Process != nil && !i.client.Exited() {
