@@ -28,6 +28,13 @@ type lakeServer struct {
 	onKnowledge func(sdk.LakeCaller, knowledge.Entry)
 }
 
+// NewLakeServer is the lake service agents (and MCP clients) reach: the
+// object store, metastore, read-only query engine and knowledge base,
+// without access control — wrap it with host/access's GuardedLake.
+func NewLakeServer(store storage.Store, meta metastore.Store, engine *sqlengine.Engine, kb *knowledge.Base) sdk.LakeServer {
+	return &lakeServer{store: store, meta: meta, engine: engine, knowledge: kb}
+}
+
 // batchRows is how many rows a result batch holds.
 const batchRows = 4096
 
