@@ -84,9 +84,9 @@ type Runtime struct {
 	// Limit applies the task's resource quota to the agent's process
 	// (memory, CPU); it returns a release function.
 	Limit func(pid int) (release func(), err error)
-	// Finished hears every session's end (to flush the audit log, forget
-	// its budgets).
-	Finished func(ctx context.Context, ses metastore.AgentSession)
+	// Finished hears every session's end (to flush the audit log, count
+	// it in the metrics).
+	Finished func(ctx context.Context, res Result)
 	// Dispatch carries out a next step (queues a job, sends a note); nil
 	// leaves every next step undispatched.
 	Dispatch func(ctx context.Context, step sdk.NextStep, from metastore.AgentSession) error
@@ -282,7 +282,7 @@ func (rt *Runtime) Run(ctx context.Context, req Request) (Result, error) {
 	res.Session = ses
 	rt.account(context.WithoutCancel(ctx), agent, ses, elapsed, contributed, inst.PeakRSS())
 	if rt.Finished != nil {
-		rt.Finished(context.WithoutCancel(ctx), ses)
+		rt.Finished(context.WithoutCancel(ctx), res)
 	}
 	if runErr != nil {
 		return res, fmt.Errorf("agent %s session %s: %w", req.AgentID, ses.ID, runErr)

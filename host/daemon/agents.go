@@ -76,7 +76,7 @@ func guardAgents(l *lake.Lake, rt *agents.Runtime) error {
 		}
 		return func() { _ = applied.Release() }, nil
 	}
-	rt.Finished = func(ctx context.Context, _ metastore.AgentSession) {
+	rt.Finished = func(ctx context.Context, _ agents.Result) {
 		if err := aud.Flush(ctx); err != nil {
 			l.Logger.Error("failed to write the access audit log", "error", err)
 		}

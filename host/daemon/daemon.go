@@ -107,6 +107,19 @@ func New(ctx context.Context, l *lake.Lake, opts Options) (*Daemon, error) {
 		_ = sched.Close()
 		return nil, err
 	}
+	flush := rt.Finished
+	rt.Finished = func(ctx context.Context, res agents.Result) {
+		flush(ctx, res)
+		s := res.Session
+		status := metrics.AgentTaskSucceeded
+		if s.Status != metastore.SessionCompleted {
+			status = metrics.AgentTaskFailed
+		}
+		if s.FinishedAt != nil {
+			d.metrics.AgentTaskFinished(s.AgentType, status, s.FinishedAt.Sub(s.StartedAt))
+		}
+		d.metrics.AgentKnowledgeContributed(s.AgentType, len(res.Knowledge))
+	}
 	return d, nil
 }
 
