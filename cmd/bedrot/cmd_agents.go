@@ -127,6 +127,9 @@ func (g *globals) printSessions(results []agents.Result) error {
 		for _, o := range r.Outputs {
 			fmt.Fprintf(g.stdout, "  output: %s%s %s\n", o.Key, o.Dataset, o.Description)
 		}
+		if len(r.Received) > 0 {
+			fmt.Fprintf(g.stdout, "  handed knowledge: %s\n", strings.Join(r.Received, ", "))
+		}
 		for _, k := range r.Knowledge {
 			fmt.Fprintf(g.stdout, "  knowledge: %s\n", k)
 		}

@@ -117,7 +117,9 @@ type Result struct {
 	Handoff   []Step                 `json:"handoff"`
 	Outputs   []sdk.AgentOutput      `json:"outputs"`
 	Knowledge []string               `json:"knowledge"`
-	Logs      []string               `json:"logs,omitempty"`
+	// Received are the knowledge entries the agent was handed.
+	Received []string `json:"received_knowledge,omitempty"`
+	Logs     []string `json:"logs,omitempty"`
 }
 
 func (rt *Runtime) log() *slog.Logger {
@@ -199,6 +201,9 @@ func (rt *Runtime) Run(ctx context.Context, req Request) (Result, error) {
 	}
 
 	res := Result{Session: ses}
+	for _, e := range gathered {
+		res.Received = append(res.Received, e.ID)
+	}
 	var mu sync.Mutex
 	contributed := 0
 	lake := &lakeServer{store: rt.Store, meta: rt.Meta, engine: rt.Engine, knowledge: rt.Knowledge,

@@ -126,6 +126,9 @@ func TestExampleAgentHandsOffToTheAnomalyAgent(t *testing.T) {
 	// It received the first context: the trends report is its dependency.
 	require.Contains(t, second.Context.Dependencies, first.Context.Outputs[0])
 	require.NotEmpty(t, second.Knowledge, "it found the injected anomalies")
+	// It was handed what the graph knew about its dataset: the first
+	// agent's finding.
+	require.Contains(t, second.Received, first.Knowledge[0])
 
 	for _, id := range []string{"trends_agent_001", "anomaly_agent_001"} {
 		a, err := meta.GetAgent(ctx, id)
