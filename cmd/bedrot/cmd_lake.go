@@ -90,6 +90,10 @@ that a manifest lists are part of the lake; with --all, files no manifest lists
 				Size    int64     `json:"size"`
 				ModTime time.Time `json:"modified"`
 				Listed  bool      `json:"listed"`
+				// Managed files belong to datasets and must be in a
+				// manifest; agents' context and logs, knowledge entries and
+				// sandbox objects are not.
+				Managed bool `json:"managed"`
 			}
 			var out []entry
 			err = l.Store.List(ctx, prefix, func(oi storage.ObjectInfo) error {
@@ -101,8 +105,9 @@ that a manifest lists are part of the lake; with --all, files no manifest lists
 				if err != nil {
 					return err
 				}
-				if listed || all {
-					out = append(out, entry{Key: oi.Key, Size: oi.Size, ModTime: oi.ModTime, Listed: listed})
+				managed := managedKey(oi.Key)
+				if listed || all || !managed {
+					out = append(out, entry{Key: oi.Key, Size: oi.Size, ModTime: oi.ModTime, Listed: listed, Managed: managed})
 				}
 				return nil
 			})
@@ -119,7 +124,7 @@ that a manifest lists are part of the lake; with --all, files no manifest lists
 			fmt.Fprintln(tw, "SIZE\tMODIFIED\tKEY")
 			for _, e := range out {
 				mark := ""
-				if !e.Listed {
+				if !e.Listed && e.Managed {
 					mark = "  (unlisted)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s%s\n", humanBytes(e.Size), e.ModTime.UTC().Format("2006-01-02 15:04"), e.Key, mark)
@@ -241,4 +246,15 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// managedKey reports whether a key belongs to a dataset zone, whose files
+// are part of the lake only when a manifest lists them.
+func managedKey(key string) bool {
+	for _, z := range []string{".agent/", "knowledge/", "sandbox/"} {
+		if strings.HasPrefix(key, z) {
+			return false
+		}
+	}
+	return true
 }
