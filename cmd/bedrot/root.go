@@ -160,7 +160,7 @@ _file reads its value from that file (for secrets).
 	_ = pf.MarkHidden("cpuprofile")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
 		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g),
-		newServeCmd(g), newTriggerCmd(g), newBackfillCmd(g), newPauseCmd(g), newResumeCmd(g), newJobsCmd(g), newAlertsCmd(g), newSLOCmd(g), newLineageCmd(g), newKnowledgeCmd(g), newAgentsCmd(g))
+		newServeCmd(g), newTriggerCmd(g), newBackfillCmd(g), newPauseCmd(g), newResumeCmd(g), newJobsCmd(g), newAlertsCmd(g), newSLOCmd(g), newLineageCmd(g), newKnowledgeCmd(g), newAgentsCmd(g), newMCPCmd(g))
 	return root
 }
 
