@@ -80,6 +80,26 @@ func trackPerformance(t *testing.T, st *folder.Store, meta metastore.Store) {
 	require.NoError(t, err)
 }
 
+// testLake is a folder lake with a SQLite metastore, the given agent
+// plugins installed and a synthetic curated.track_performance mart.
+func testLake(t *testing.T, plugins ...string) (*folder.Store, metastore.Store, *pluginhost.Host, *sqlengine.Engine) {
+	dir := t.TempDir()
+	st, err := folder.New(filepath.Join(dir, "lake"))
+	require.NoError(t, err)
+	meta, err := sqlstore.Open(t.Context(), sqlstore.Config{SQLitePath: filepath.Join(dir, "bedrot.db")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = meta.Close() })
+	host := pluginhost.New(pluginhost.Config{Dir: filepath.Join(dir, "plugins")}, meta)
+	for _, bin := range plugins {
+		_, err := host.Install(t.Context(), bin)
+		require.NoError(t, err)
+	}
+	trackPerformance(t, st, meta)
+	eng, err := sqlengine.New(sqlengine.Options{Store: st, Meta: meta})
+	require.NoError(t, err)
+	return st, meta, host, eng
+}
+
 // An agent built from examples/ installs, registers, runs, and hands off
 // to a second agent (the anomaly agent) that receives its context and the
 // knowledge it left; both appear in agent_registry, the sessions are
@@ -87,20 +107,7 @@ func trackPerformance(t *testing.T, st *folder.Store, meta metastore.Store) {
 func TestExampleAgentHandsOffToTheAnomalyAgent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := folder.New(filepath.Join(dir, "lake"))
-	require.NoError(t, err)
-	meta, err := sqlstore.Open(ctx, sqlstore.Config{SQLitePath: filepath.Join(dir, "bedrot.db")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = meta.Close() })
-	host := pluginhost.New(pluginhost.Config{Dir: filepath.Join(dir, "plugins")}, meta)
-	for _, bin := range []string{buildExample(t), plugintest.Build(t, "plugins/anomaly/cmd/bedrot-agent-anomaly")} {
-		_, err := host.Install(ctx, bin)
-		require.NoError(t, err)
-	}
-	trackPerformance(t, st, meta)
-	eng, err := sqlengine.New(sqlengine.Options{Store: st, Meta: meta})
-	require.NoError(t, err)
+	st, meta, host, eng := testLake(t, buildExample(t), plugintest.Build(t, "plugins/anomaly/cmd/bedrot-agent-anomaly"))
 	var dispatched []string
 	var queued []agents.Request
 	rt := &agents.Runtime{Store: st, Meta: meta, Plugins: host, Engine: eng, Knowledge: &knowledge.Base{Store: st, Meta: meta},
@@ -166,18 +173,7 @@ func TestExampleAgentHandsOffToTheAnomalyAgent(t *testing.T) {
 func TestAgentOverMaxRuntimeIsStopped(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := folder.New(filepath.Join(dir, "lake"))
-	require.NoError(t, err)
-	meta, err := sqlstore.Open(ctx, sqlstore.Config{SQLitePath: filepath.Join(dir, "bedrot.db")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = meta.Close() })
-	host := pluginhost.New(pluginhost.Config{Dir: filepath.Join(dir, "plugins")}, meta)
-	_, err = host.Install(ctx, plugintest.Build(t, "plugins/anomaly/cmd/bedrot-agent-anomaly"))
-	require.NoError(t, err)
-	trackPerformance(t, st, meta)
-	eng, err := sqlengine.New(sqlengine.Options{Store: st, Meta: meta})
-	require.NoError(t, err)
+	st, meta, host, eng := testLake(t, plugintest.Build(t, "plugins/anomaly/cmd/bedrot-agent-anomaly"))
 	const limit = 300 * time.Millisecond
 	rt := &agents.Runtime{Store: st, Meta: meta, Plugins: host, Engine: eng, Knowledge: &knowledge.Base{Store: st, Meta: meta},
 		Grant: func(string, string) (agents.Grant, error) {
