@@ -42,6 +42,13 @@ demo: build ## ingest DistroKid sample exports, and Spotify and TikTok from loca
 	@echo; echo "== staging and marts, then SQL over them"
 	$(BIN)/bedrot build --lake $(LAKE)
 	$(BIN)/bedrot query --lake $(LAKE) 'SELECT store, sum(quantity) AS quantity, round(sum(earnings_usd), 2) AS usd FROM curated.royalties_monthly GROUP BY ALL ORDER BY usd DESC LIMIT 8'
+	@echo; echo "== lineage: where the royalties mart comes from (OpenLineage events in the lake)"
+	$(BIN)/bedrot lineage --lake $(LAKE) curated.royalties_monthly
+	@echo; echo "== AI agents: the example agent summarises a mart; its hand-off to the anomaly agent is queued for bedrot serve"
+	$(BIN)/bedrot plugin install --lake $(LAKE) $(BIN)/bedrot-agent-anomaly $(BIN)/examples/bedrot-agent-trends
+	$(BIN)/bedrot agents run --lake $(LAKE) trends --param dataset=curated.track_performance
+	$(BIN)/bedrot jobs --lake $(LAKE) -n 3
+	$(BIN)/bedrot agents ls --lake $(LAKE)
 	@echo; echo "== landing (original bytes + _metadata.json)"; $(BIN)/bedrot ls --lake $(LAKE) landing/
 	@echo; echo "== raw (typed Parquet, Hive partitions)"; $(BIN)/bedrot ls --lake $(LAKE) raw/
 	@echo; $(BIN)/bedrot status --lake $(LAKE)
