@@ -105,37 +105,43 @@ func (o runLineage) RunFinished(ctx context.Context, res pipeline.Result) {
 	_ = o.c.Finish(ctx, o.info(res))
 }
 
-// BuildLineage records a `bedrot build` in lineage: one staging run (the
-// raw datasets its rebuilt partitions read, the staging datasets written)
-// and one run per mart built (the datasets its SQL reads, the mart
+// BuildLineage records a `bedrot build` in lineage: one run per staging
+// dataset rebuilt (build.staging.<dataset>: the raw datasets its rebuilt
+// partitions read) and one run per mart built (the datasets its SQL reads, the mart
 // version written). Up-to-date partitions and marts are no run.
 func (l *Lake) BuildLineage(ctx context.Context, st staging.Result, built []marts.Result, started, finished time.Time) {
-	if st.RunID != "" && st.Rebuilt+st.Emptied > 0 {
-		r := lineage.RunInfo{RunID: st.RunID, Kind: lineage.JobBuildStaging, StartedAt: started, FinishedAt: finished, Status: metastore.RunSucceeded}
-		ins, outs := map[string]bool{}, map[string]*lineage.Stats{}
-		for _, p := range st.Partitions {
-			if p.Action != staging.Rebuilt && p.Action != staging.Emptied {
-				continue
-			}
-			for _, key := range p.Inputs {
-				if src, ok := rawSource(key); ok {
-					if s := zone.RawFileStream(key); s != "" {
-						ins[zone.RawDataset(src, s)] = true
-					}
+	// One staging run per dataset rebuilt: its inputs are the raw datasets
+	// its own partitions read.
+	type dsRun struct {
+		ins   map[string]bool
+		stats lineage.Stats
+	}
+	perDataset := map[string]*dsRun{}
+	for _, p := range st.Partitions {
+		if st.RunID == "" || (p.Action != staging.Rebuilt && p.Action != staging.Emptied) {
+			continue
+		}
+		d := perDataset[p.Dataset]
+		if d == nil {
+			d = &dsRun{ins: map[string]bool{}}
+			perDataset[p.Dataset] = d
+		}
+		for _, key := range p.Inputs {
+			if src, ok := rawSource(key); ok {
+				if s := zone.RawFileStream(key); s != "" {
+					d.ins[zone.RawDataset(src, s)] = true
 				}
 			}
-			o := outs[p.Dataset]
-			if o == nil {
-				o = &lineage.Stats{}
-				outs[p.Dataset] = o
-			}
-			o.Rows, o.Bytes, o.Files = o.Rows+p.Rows, o.Bytes+p.Size, o.Files+1
 		}
-		for _, name := range slices.Sorted(maps.Keys(ins)) {
+		d.stats.Rows, d.stats.Bytes, d.stats.Files = d.stats.Rows+p.Rows, d.stats.Bytes+p.Size, d.stats.Files+1
+	}
+	for _, ds := range slices.Sorted(maps.Keys(perDataset)) {
+		d := perDataset[ds]
+		stats := d.stats
+		r := lineage.RunInfo{RunID: st.RunID, Kind: lineage.JobBuildStaging, Name: ds, StartedAt: started, FinishedAt: finished,
+			Status: metastore.RunSucceeded, Outputs: []lineage.Dataset{{Name: ds, Stats: &stats}}}
+		for _, name := range slices.Sorted(maps.Keys(d.ins)) {
 			r.Inputs = append(r.Inputs, lineage.Dataset{Name: name})
-		}
-		for _, name := range slices.Sorted(maps.Keys(outs)) {
-			r.Outputs = append(r.Outputs, lineage.Dataset{Name: name, Stats: outs[name]})
 		}
 		_ = l.Lineage.Start(ctx, r)
 		_ = l.Lineage.Finish(ctx, r)

@@ -24,7 +24,7 @@ type JobKind string
 const (
 	JobIngest       JobKind = "ingest"        // ingest.<source>
 	JobReplay       JobKind = "replay"        // replay.<source>
-	JobBuildStaging JobKind = "build.staging" // build.staging (no name)
+	JobBuildStaging JobKind = "build.staging" // build.staging, or build.staging.<dataset>
 	JobBuildMart    JobKind = "build.mart"    // build.mart.<mart>
 	JobPublish      JobKind = "publish"       // publish.<mart>
 	JobValidate     JobKind = "validate"      // validate.<dataset>
@@ -46,11 +46,8 @@ func JobName(kind JobKind, name string) (string, error) {
 	if _, ok := jobTypes[kind]; !ok {
 		return "", fmt.Errorf("unknown job kind %q: use one of ingest, replay, build.staging, build.mart, publish, validate", kind)
 	}
-	if kind == JobBuildStaging {
-		if name != "" {
-			return "", fmt.Errorf("job build.staging takes no name, got %q", name)
-		}
-		return string(kind), nil
+	if kind == JobBuildStaging && name == "" {
+		return string(kind), nil // a build of every staging dataset at once
 	}
 	if name == "" {
 		return "", fmt.Errorf("job %s needs a name (the source, mart or dataset it is about)", kind)

@@ -42,8 +42,9 @@ func TestJobName(t *testing.T) {
 	}
 	_, err := lineage.JobName(lineage.JobIngest, "")
 	require.ErrorContains(t, err, "needs a name")
-	_, err = lineage.JobName(lineage.JobBuildStaging, "x")
-	require.ErrorContains(t, err, "takes no name")
+	got, err := lineage.JobName(lineage.JobBuildStaging, "staging.royalties.earnings")
+	require.NoError(t, err)
+	require.Equal(t, "build.staging.staging.royalties.earnings", got, "one staging dataset's build")
 	_, err = lineage.JobName("export", "x")
 	require.ErrorContains(t, err, "unknown job kind")
 }
