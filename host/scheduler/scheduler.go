@@ -15,7 +15,8 @@
 //     within the misfire grace (only the newest missed one).
 //   - No overlapping runs of a source: a run holds the source's lease (the
 //     metastore's process-bound lock); a tick that finds the previous run
-//     still going is skipped and says so, a manual or retried run waits.
+//     still going is skipped and says so; a retried or rescued tick, and a
+//     manual run, wait until the source is free, so that their run happens.
 //   - A run that outlives its source's timeout is cancelled, which kills
 //     its plugin; the run keeps what it checkpointed.
 //   - Retries: MaxAttempts attempts in all (default 3), with exponential

@@ -57,7 +57,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	unlock, err := s.cfg.Meta.LockRun(ctx, "source."+args.Source)
 	if errors.Is(err, metastore.ErrLeaseHeld) {
 		reason := "the previous run of " + args.Source + " is still running"
-		if args.Trigger == TriggerSchedule {
+		// A tick that finds its source busy is skipped; one that already
+		// started once (retried, or rescued from a dead daemon) waits, so
+		// that its run happens.
+		if args.Trigger == TriggerSchedule && job.Attempt == 1 {
 			log.Warn("scheduled run skipped: " + reason)
 			_ = river.RecordOutput(ctx, output{Skipped: reason})
 			s.observe(ctx, Outcome{Job: j, Skipped: reason, Final: true})

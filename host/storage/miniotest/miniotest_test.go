@@ -63,7 +63,7 @@ func TestSharedAndNewBucket(t *testing.T) {
 	require.Eventually(t, func() bool {
 		ok, err := s.Client().BucketExists(t.Context(), name)
 		return err == nil && !ok
-	}, 10*time.Second, 50*time.Millisecond, "bucket outlived its test")
+	}, 30*time.Second, 50*time.Millisecond, "bucket outlived its test")
 }
 
 func TestBinaryPath(t *testing.T) {
