@@ -271,3 +271,14 @@ func TestEnvValueBeatsFileSecretFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "from-file", cfg.Storage.S3.SecretKey)
 }
+
+func TestDaemonThenDefaultsToBuildAndCanBeTurnedOff(t *testing.T) {
+	cfg, _, err := Load(LoadOptions{File: emptyFile(t), Environ: []string{}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"build"}, cfg.Daemon.Then)
+	cfg, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: []\n"), Environ: []string{}})
+	require.NoError(t, err)
+	require.Empty(t, cfg.Daemon.Then)
+	_, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: [publish]\n"), Environ: []string{}})
+	require.ErrorContains(t, err, "daemon.then")
+}
