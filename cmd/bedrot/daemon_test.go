@@ -169,7 +169,12 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 			t.Log(line)
 		}
 	}
-	require.Equal(t, []string{"daemon-a", "daemon-b"}, victim.AttemptedBy)
+	// A, then B (more than once if B found the source busy and waited).
+	require.Equal(t, "daemon-a", victim.AttemptedBy[0])
+	require.GreaterOrEqual(t, len(victim.AttemptedBy), 2)
+	for _, by := range victim.AttemptedBy[1:] {
+		require.Equal(t, "daemon-b", by)
+	}
 	require.Equal(t, "succeeded", victim.RunStatus)
 	time.Sleep(7 * time.Second) // B alone keeps the schedule
 
