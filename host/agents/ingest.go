@@ -1,7 +1,6 @@
 package agents
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -106,11 +105,10 @@ func (a IngestAgent) RunFinished(ctx context.Context, res pipeline.Result) {
 	if res.Status == metastore.RunFailed {
 		ses.Status, ses.Error = metastore.SessionFailed, res.Error
 	} else {
-		_, err1 := a.Store.Put(ctx, CurrentContextKey, bytes.NewReader(raw))
-		_, err2 := a.Store.Put(ctx, historyDir+c.SessionID+".json", bytes.NewReader(raw))
+		ctxErr := writeContext(ctx, a.Store, c.SessionID, raw)
 		graph := a.Knowledge.RecordSession(ctx, IngestAgentID, c.SessionID, nil, outputs)
 		steps := []Step{
-			{Name: "context_captured", Done: err1 == nil && err2 == nil, Detail: CurrentContextKey},
+			{Name: "context_captured", Done: ctxErr == nil, Detail: CurrentContextKey},
 			{Name: "knowledge_updated", Done: graph == nil, Detail: "session and its datasets in the knowledge graph"},
 			{Name: "next_steps_defined", Done: len(next) > 0, Detail: strings.Join(next, ", ")},
 			{Name: "outputs_validated", Done: true, Detail: "every payload was validated against its suite before commit"},
@@ -129,16 +127,7 @@ func (a IngestAgent) RunFinished(ctx context.Context, res pipeline.Result) {
 		a.Logger.Warn("failed to finish the ingest session", "run", res.RunID, "error", err)
 	}
 	ag := a.agent(ctx, metastore.AgentIdle, &fin)
-	var p performance
-	_ = json.Unmarshal(ag.PerformanceMetrics, &p)
-	p.Tasks++
-	p.Seconds += res.Finished.Sub(res.Started).Seconds()
-	if ses.Status == metastore.SessionCompleted {
-		p.Successes++
-	} else if ses.Status == metastore.SessionFailed {
-		p.Errors++
-	}
-	ag.PerformanceMetrics, _ = json.Marshal(p)
+	countTask(&ag, ses.Status, res.Finished.Sub(res.Started))
 	if err := a.Meta.UpsertAgent(ctx, ag); err != nil {
 		a.Logger.Warn("failed to update the ingest agent", "error", err)
 	}

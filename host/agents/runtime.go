@@ -336,9 +336,7 @@ func (rt *Runtime) handoff(ctx context.Context, ses *metastore.AgentSession, fin
 		pretty.Reset()
 		pretty.Write(raw)
 	}
-	_, err1 := rt.Store.Put(ctx, CurrentContextKey, bytes.NewReader(pretty.Bytes()))
-	_, err2 := rt.Store.Put(ctx, historyDir+ses.ID+".json", bytes.NewReader(pretty.Bytes()))
-	if err := errors.Join(err1, err2); err != nil {
+	if err := writeContext(ctx, rt.Store, ses.ID, pretty.Bytes()); err != nil {
 		steps = append(steps, Step{Name: "context_captured", Detail: err.Error()})
 	} else {
 		steps = append(steps, Step{Name: "context_captured", Done: true, Detail: CurrentContextKey + ", " + historyDir + ses.ID + ".json"})
@@ -450,18 +448,11 @@ type performance struct {
 
 // account records the session in the registry.
 func (rt *Runtime) account(ctx context.Context, a metastore.Agent, ses metastore.AgentSession, elapsed time.Duration, contributed int, peakRSS int64) {
-	var p performance
-	_ = json.Unmarshal(a.PerformanceMetrics, &p)
-	p.Tasks++
-	p.Seconds += elapsed.Seconds()
+	countTask(&a, ses.Status, elapsed)
 	a.CurrentStatus = metastore.AgentIdle
 	if ses.Status == metastore.SessionFailed {
-		p.Errors++
 		a.CurrentStatus = metastore.AgentFailed
-	} else if ses.Status == metastore.SessionCompleted {
-		p.Successes++
 	}
-	a.PerformanceMetrics, _ = json.Marshal(p)
 	a.ResourceUsage, _ = json.Marshal(map[string]any{"peak_rss_bytes": peakRSS, "last_session_seconds": elapsed.Seconds()})
 	a.KnowledgeContributions += contributed
 	now := time.Now().UTC()
@@ -469,6 +460,29 @@ func (rt *Runtime) account(ctx context.Context, a metastore.Agent, ses metastore
 	if err := rt.Meta.UpsertAgent(ctx, a); err != nil {
 		rt.log().Error("failed to update the agent registry", "agent", a.ID, "error", err)
 	}
+}
+
+// countTask adds a finished session to an agent's performance_metrics.
+func countTask(a *metastore.Agent, status string, elapsed time.Duration) {
+	var p performance
+	_ = json.Unmarshal(a.PerformanceMetrics, &p)
+	p.Tasks++
+	p.Seconds += elapsed.Seconds()
+	switch status {
+	case metastore.SessionFailed:
+		p.Errors++
+	case metastore.SessionCompleted:
+		p.Successes++
+	}
+	a.PerformanceMetrics, _ = json.Marshal(p)
+}
+
+// writeContext writes a session's context as the current one and keeps it
+// in the history.
+func writeContext(ctx context.Context, st storage.Store, sessionID string, raw []byte) error {
+	_, err1 := st.Put(ctx, CurrentContextKey, bytes.NewReader(raw))
+	_, err2 := st.Put(ctx, historyDir+sessionID+".json", bytes.NewReader(raw))
+	return errors.Join(err1, err2)
 }
 
 // ReadCurrentContext returns .agent/context/current_context.json.

@@ -10,21 +10,23 @@ import (
 	"time"
 
 	"github.com/bedrot-label/bedrot/host/metastore"
+	"github.com/bedrot-label/bedrot/host/metrics"
 )
 
-// The service level objectives (DESIGN.md, issue 6).
+// The service level objectives (DESIGN.md, issue 6): the same numbers as
+// the exported SLO gauges and the Prometheus rules are judged against.
 const (
 	// FreshnessGoal: every source's newest successful run finished less
 	// than a week ago.
-	FreshnessGoal = 7 * 24 * time.Hour
+	FreshnessGoal = metrics.SLOFreshnessGoal
 	// SuccessRateGoal: more than 99.9% of final runs succeed.
-	SuccessRateGoal = 0.999
+	SuccessRateGoal = metrics.SLOSuccessRatioGoal
 	// MTTDGoal: conditions are alerted less than 5 minutes after they
 	// begin, on average.
-	MTTDGoal = 5 * time.Minute
+	MTTDGoal = metrics.SLOMTTDGoal
 	// MTTRGoal: alerts are resolved less than 30 minutes after they are
 	// raised, on average.
-	MTTRGoal = 30 * time.Minute
+	MTTRGoal = metrics.SLOMTTRGoal
 	// DefaultSLOWindow is the window success rate, MTTD and MTTR are
 	// measured over.
 	DefaultSLOWindow = 30 * 24 * time.Hour

@@ -20,7 +20,7 @@ var ErrMarts = errors.New("marts")
 // across processes (one lease), so that two daemons finishing ingests at
 // once build one after the other.
 func (l *Lake) Build(ctx context.Context, domains []string, stagingOnly bool) (staging.Result, []marts.Result, error) {
-	unlock, err := l.lockBuild(ctx)
+	unlock, err := metastore.WaitLock(ctx, l.Meta, "build", 200*time.Millisecond)
 	if err != nil {
 		return staging.Result{}, nil, err
 	}
@@ -46,19 +46,4 @@ func (l *Lake) Build(ctx context.Context, domains []string, stagingOnly bool) (s
 	}
 	l.BuildLineage(ctx, st, built, started, time.Now().UTC())
 	return st, built, nil
-}
-
-// lockBuild waits for the build lease.
-func (l *Lake) lockBuild(ctx context.Context) (func(), error) {
-	for {
-		unlock, err := l.Meta.LockRun(ctx, "build")
-		if !errors.Is(err, metastore.ErrLeaseHeld) {
-			return unlock, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for another build to finish: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -2,6 +2,8 @@ package metastore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -25,4 +27,20 @@ type PauseStore interface {
 	ResumeSource(ctx context.Context, source string) (resumed bool, err error)
 	// Pauses returns the paused sources by name.
 	Pauses(ctx context.Context) (map[string]Pause, error)
+}
+
+// WaitLock takes the lease key, waiting (polling every interval) while
+// another holder has it, until ctx ends.
+func WaitLock(ctx context.Context, s Store, key string, interval time.Duration) (unlock func(), err error) {
+	for {
+		unlock, err := s.LockRun(ctx, key)
+		if !errors.Is(err, ErrLeaseHeld) {
+			return unlock, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for lease %q, held by another process: %w", key, ctx.Err())
+		case <-time.After(interval):
+		}
+	}
 }

@@ -415,26 +415,16 @@ func (s *Scheduler) openSQLite(ctx context.Context, rc *river.Config) error {
 func (s *Scheduler) migrate(ctx context.Context, run func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	for {
-		unlock, err := s.cfg.Meta.LockRun(ctx, "river-migrate")
-		if errors.Is(err, metastore.ErrLeaseHeld) {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("failed to migrate the job queue: another process holds the migration lease: %w", ctx.Err())
-			case <-time.After(100 * time.Millisecond):
-				continue
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("failed to migrate the job queue: %w", err)
-		}
-		err = run(ctx)
-		unlock()
-		if err != nil {
-			return fmt.Errorf("failed to migrate the job queue: %w", redactErr(err, s.cfg.DatabaseURL))
-		}
-		return nil
+	unlock, err := metastore.WaitLock(ctx, s.cfg.Meta, "river-migrate", 100*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("failed to migrate the job queue: %w", err)
 	}
+	err = run(ctx)
+	unlock()
+	if err != nil {
+		return fmt.Errorf("failed to migrate the job queue: %w", redactErr(err, s.cfg.DatabaseURL))
+	}
+	return nil
 }
 
 // Close releases the queue's database. Stop first if started.
