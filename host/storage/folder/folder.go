@@ -125,9 +125,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (n int64, err 
 		}
 	}()
 
-	// Large writes: landing payloads run to hundreds of MB. (Hiding
-	// ReadFrom makes io.CopyBuffer use the buffer.)
-	n, err = io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx: ctx, r: r}, make([]byte, 1<<20))
+	// Large writes: landing payloads run to hundreds of MB (see direct.go).
+	n, err = copyToFile(f, ctxReader{ctx: ctx, r: r})
 	if err != nil {
 		return 0, fmt.Errorf("failed to write object %q: %w", key, err)
 	}

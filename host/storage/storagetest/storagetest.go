@@ -149,7 +149,7 @@ func patternHash(seed byte, n int64) [32]byte {
 }
 
 func testLargeObject(t *testing.T, s storage.Store) {
-	const size = 20 << 20 // more than two S3 parts of 8 MiB
+	const size = 20<<20 + 1234 // more than two S3 parts of 8 MiB, and not whole disk blocks
 	key := "raw/source=big/date=2026-11-26/part-0.parquet"
 	// A reader that hands out odd-sized chunks, as network readers do.
 	n, err := s.Put(t.Context(), key, io.LimitReader(&choppy{r: newPattern(7, size)}, size))
