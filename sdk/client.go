@@ -61,7 +61,7 @@ func (c *SourceClient) Discover(ctx context.Context, cfg Config) ([]Stream, erro
 // finished) or another error (the source failed; classified as an *Error
 // where the plugin said so).
 func (c *SourceClient) Read(ctx context.Context, req ReadRequest) (*ReadStream, error) {
-	st, err := c.c.Read(ctx, &sourcev1.ReadRequest{Config: req.Config, Streams: req.Streams, State: req.State})
+	st, err := c.c.Read(ctx, &sourcev1.ReadRequest{Config: req.Config, Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots})
 	if err != nil {
 		return nil, errorFromStatus(err)
 	}
@@ -88,8 +88,10 @@ type ReadMessage struct {
 	ConfigUpdate map[string]string
 }
 
-// PayloadBegin starts a payload.
-type PayloadBegin struct{ ID, Name, MediaType string }
+// PayloadBegin starts a payload. LocalPath is set when the payload's bytes
+// are a local file the host copies itself (see
+// ReadRequest.LocalPayloadRoots): no PayloadChunk follows.
+type PayloadBegin struct{ ID, Name, MediaType, LocalPath string }
 
 // PayloadChunk carries payload bytes.
 type PayloadChunk struct {
@@ -138,7 +140,7 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 	}
 	switch v := m.Message.(type) {
 	case *sourcev1.ReadResponse_PayloadBegin:
-		return ReadMessage{PayloadBegin: &PayloadBegin{ID: v.PayloadBegin.Id, Name: v.PayloadBegin.Name, MediaType: v.PayloadBegin.MediaType}}, nil
+		return ReadMessage{PayloadBegin: &PayloadBegin{ID: v.PayloadBegin.Id, Name: v.PayloadBegin.Name, MediaType: v.PayloadBegin.MediaType, LocalPath: v.PayloadBegin.LocalPath}}, nil
 	case *sourcev1.ReadResponse_PayloadChunk:
 		return ReadMessage{PayloadChunk: &PayloadChunk{ID: v.PayloadChunk.Id, Data: v.PayloadChunk.Data}}, nil
 	case *sourcev1.ReadResponse_PayloadClose:

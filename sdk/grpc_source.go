@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -45,8 +46,8 @@ func (s *sourceServer) Discover(ctx context.Context, req *sourcev1.DiscoverReque
 }
 
 func (s *sourceServer) Read(req *sourcev1.ReadRequest, stream grpc.ServerStreamingServer[sourcev1.ReadResponse]) error {
-	em := &streamEmitter{stream: stream}
-	err := s.src.Read(stream.Context(), ReadRequest{Config: Config(req.Config), Streams: req.Streams, State: req.State}, em)
+	em := &streamEmitter{stream: stream, roots: req.LocalPayloadRoots}
+	err := s.src.Read(stream.Context(), ReadRequest{Config: Config(req.Config), Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots}, em)
 	return errorToStatus(err)
 }
 
@@ -55,6 +56,7 @@ type streamEmitter struct {
 	mu     sync.Mutex
 	stream grpc.ServerStreamingServer[sourcev1.ReadResponse]
 	nextID int
+	roots  []string // ReadRequest.LocalPayloadRoots
 }
 
 func (e *streamEmitter) send(m *sourcev1.ReadResponse) error {
@@ -67,15 +69,29 @@ func (e *streamEmitter) send(m *sourcev1.ReadResponse) error {
 }
 
 func (e *streamEmitter) BeginPayload(name, mediaType string) (Payload, error) {
+	return e.begin(name, mediaType, "")
+}
+
+// BeginFilePayload implements FilePayloadEmitter: a file under the roots
+// the host offered is named, not sent.
+func (e *streamEmitter) BeginFilePayload(path, name, mediaType string) (Payload, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil || !WithinRoots(abs, e.roots) {
+		abs = ""
+	}
+	return e.begin(name, mediaType, abs)
+}
+
+func (e *streamEmitter) begin(name, mediaType, localPath string) (Payload, error) {
 	e.mu.Lock()
 	e.nextID++
 	id := "p" + strconv.Itoa(e.nextID)
 	e.mu.Unlock()
-	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType}}})
+	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType, LocalPath: localPath}}})
 	if err != nil {
 		return nil, err
 	}
-	return newStreamPayload(e, id), nil
+	return newStreamPayload(e, id, localPath != ""), nil
 }
 
 func (e *streamEmitter) Batch(b *RecordBatch) error {
@@ -107,10 +123,12 @@ const payloadQueue = 4
 
 // streamPayload buffers payload bytes into chunks. A goroutine of its own
 // hashes and sends full chunks, so that a source parsing the bytes it
-// streams is not held up by hashing, encryption and flow control.
+// streams is not held up by hashing, encryption and flow control. A local
+// payload (the host copies the file itself) is hashed and counted only.
 type streamPayload struct {
 	e      *streamEmitter
 	id     string
+	local  bool
 	h      hash.Hash
 	buf    []byte
 	size   int64
@@ -122,8 +140,8 @@ type streamPayload struct {
 	failed chan struct{}
 }
 
-func newStreamPayload(e *streamEmitter, id string) *streamPayload {
-	p := &streamPayload{e: e, id: id, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize),
+func newStreamPayload(e *streamEmitter, id string, local bool) *streamPayload {
+	p := &streamPayload{e: e, id: id, local: local, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize),
 		queue: make(chan []byte, payloadQueue), free: make(chan []byte, payloadQueue+1),
 		done: make(chan struct{}), failed: make(chan struct{})}
 	go p.send()
@@ -135,6 +153,8 @@ func (p *streamPayload) send() {
 	for chunk := range p.queue {
 		if p.err == nil {
 			p.h.Write(chunk)
+		}
+		if p.err == nil && !p.local {
 			p.err = p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadChunk{PayloadChunk: &sourcev1.PayloadChunk{Id: p.id, Data: chunk}}})
 			if p.err != nil {
 				close(p.failed)

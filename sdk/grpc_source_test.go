@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -397,4 +399,92 @@ func TestGRPCReadCancel(t *testing.T) {
 	cancel()
 	_, err = rs.Recv()
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// fileSource sends the file named in its config as a file payload.
+type fileSource struct{ sdk.UnimplementedSource }
+
+func (fileSource) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
+	path := req.Config["file"]
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	p, err := sdk.BeginFilePayload(out, path, filepath.Base(path), "text/tab-separated-values")
+	if err != nil {
+		return err
+	}
+	if _, err := p.Write(b); err != nil {
+		return err
+	}
+	return p.End(1, nil)
+}
+
+// A file under the roots the host offers is named, not sent; otherwise it
+// is streamed as any payload. Size and SHA-256 come either way.
+func TestGRPCFilePayload(t *testing.T) {
+	t.Parallel()
+	src, _ := connect(t, func() sdk.Source { return fileSource{} })
+	dir := t.TempDir()
+	path := filepath.Join(dir, "export.tsv")
+	content := payloadBytes(3<<20 + 5)
+	require.NoError(t, os.WriteFile(path, content, 0o644))
+	sum := sha256.Sum256(content)
+
+	for name, roots := range map[string][]string{"local": {dir}, "streamed": nil, "elsewhere": {filepath.Join(dir, "sub")}} {
+		t.Run(name, func(t *testing.T) {
+			rs, err := src.Read(context.Background(), sdk.ReadRequest{Config: sdk.Config{"file": path}, LocalPayloadRoots: roots})
+			require.NoError(t, err)
+			var begin *sdk.PayloadBegin
+			var closed *sdk.PayloadClose
+			var streamed bytes.Buffer
+			for {
+				m, err := rs.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err)
+				switch {
+				case m.PayloadBegin != nil:
+					begin = m.PayloadBegin
+				case m.PayloadChunk != nil:
+					streamed.Write(m.PayloadChunk.Data)
+				case m.PayloadClose != nil:
+					closed = m.PayloadClose
+				}
+			}
+			require.NotNil(t, begin)
+			require.NotNil(t, closed)
+			require.EqualValues(t, len(content), closed.Size)
+			require.Equal(t, hex.EncodeToString(sum[:]), closed.SHA256)
+			if name == "local" {
+				require.Equal(t, path, begin.LocalPath)
+				require.Zero(t, streamed.Len(), "a local payload's bytes must not be sent")
+			} else {
+				require.Empty(t, begin.LocalPath)
+				require.True(t, bytes.Equal(content, streamed.Bytes()), "streamed bytes differ")
+			}
+		})
+	}
+}
+
+func TestWithinRoots(t *testing.T) {
+	t.Parallel()
+	roots := []string{"/data/inbox", "/data/export.tsv", "relative/dir"}
+	for path, want := range map[string]bool{
+		"/data/inbox":              true,
+		"/data/inbox/a.tsv":        true,
+		"/data/inbox/2026/b.tsv":   true,
+		"/data/export.tsv":         true,
+		"/data/export.tsv/x":       true, // a file has no children; harmless
+		"/data/inbox2/a.tsv":       false,
+		"/data/other.tsv":          false,
+		"/data/inbox/../x.tsv":     false, // not clean
+		"/data":                    false,
+		"relative/dir/a.tsv":       false, // not absolute
+		"/relative/dir/a.tsv":      false,
+		"/data/inbox/..hidden.tsv": true,
+	} {
+		require.Equal(t, want, sdk.WithinRoots(path, roots), path)
+	}
 }

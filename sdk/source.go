@@ -3,6 +3,8 @@ package sdk
 import (
 	"context"
 	"io"
+	"path/filepath"
+	"strings"
 )
 
 // Config is a plugin's configuration as the host passes it: flat string keys
@@ -69,6 +71,53 @@ type ReadRequest struct {
 	// State holds the last committed checkpoint per stream (nil on the
 	// first run).
 	State map[string][]byte
+	// LocalPayloadRoots lists the files and folders (absolute paths) from
+	// which the host copies payloads itself, when the plugin and the host
+	// share a machine. Sources need not look at it: BeginFilePayload does.
+	LocalPayloadRoots []string
+}
+
+// FilePayloadEmitter is implemented by emitters that can hand the host a
+// payload by its local path. Use BeginFilePayload rather than calling it.
+type FilePayloadEmitter interface {
+	// BeginFilePayload starts a payload whose bytes are the local file at
+	// path, as BeginPayload does.
+	BeginFilePayload(path, name, mediaType string) (Payload, error)
+}
+
+// BeginFilePayload starts a payload whose bytes are the local file at path
+// (a file-drop source's export, say). The source writes the file's bytes
+// to the payload as with BeginPayload (it reads them anyway to parse them),
+// closes and ends it. When the host said it copies files under path itself,
+// those bytes are only hashed and counted, not sent: the host copies the
+// file to landing and checks that its copy has the size and SHA-256 the
+// source read, so a file changed while it was read is rejected. Otherwise
+// it is BeginPayload.
+func BeginFilePayload(out Emitter, path, name, mediaType string) (Payload, error) {
+	if fe, ok := out.(FilePayloadEmitter); ok {
+		return fe.BeginFilePayload(path, name, mediaType)
+	}
+	return out.BeginPayload(name, mediaType)
+}
+
+// WithinRoots reports whether path, which must be absolute and clean, is
+// one of roots or lies under one of them. The SDK uses it to decide whether
+// the host copies a file payload itself, and the host to check the path it
+// is given against the roots it offered.
+func WithinRoots(path string, roots []string) bool {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return false
+	}
+	for _, root := range roots {
+		if !filepath.IsAbs(root) {
+			continue
+		}
+		rel, err := filepath.Rel(root, path)
+		if err == nil && (rel == "." || rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))) {
+			return true
+		}
+	}
+	return false
 }
 
 // Emitter is how a source hands its output to the host during Read. It is

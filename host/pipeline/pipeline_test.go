@@ -265,6 +265,47 @@ func TestFailedRunsLeaveNothing(t *testing.T) {
 	})
 }
 
+// A file-drop source names its local file instead of streaming it: the host
+// copies the file to landing itself, only from paths of the source's
+// configuration, and rejects a copy that differs from what the plugin read.
+func TestLocalFilePayloadsAreCopiedByTheHost(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		export := filepath.Join(dir, "export.tsv")
+		content := bytes.Repeat([]byte("a\tb\r\n"), 1<<20) // 6 MiB: more than one copy chunk
+		require.NoError(t, os.WriteFile(export, content, 0o644))
+
+		res, err := b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"mode": "file", "file": export, "rows": "1500"}})
+		require.NoError(t, err)
+		require.Equal(t, metastore.RunSucceeded, res.Status)
+		require.Len(t, res.Payloads, 1)
+		require.True(t, bytes.Equal(content, readObject(t, b.st, res.Payloads[0].Key)), "landing must hold the file byte for byte")
+		require.EqualValues(t, len(content), res.Payloads[0].Size)
+		require.EqualValues(t, 1500, rawRows(t, b, "raw.fixture.items"))
+
+		// The plugin read other bytes than the host copied: had the bytes
+		// been streamed, landing would hold them and there were no error.
+		changed := filepath.Join(t.TempDir(), "changed.tsv")
+		require.NoError(t, os.WriteFile(changed, []byte("other content\n"), 0o644))
+		res, err = b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"mode": "filechange", "file": changed, "rows": "10"}})
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "changed while it was read")
+		require.Equal(t, metastore.RunFailed, res.Status)
+		require.EqualValues(t, 1500, rawRows(t, b, "raw.fixture.items"), "the failed run adds nothing")
+
+		// A file outside the configuration (the host would refuse it, see
+		// TestLocalCopyOnlyFromConfiguredPaths) is streamed by the SDK.
+		res, err = b.p.Ingest(ctx, pipeline.Request{Source: "fixture", Config: sdk.Config{"mode": "claimsibling", "file": changed, "rows": "10"}})
+		require.NoError(t, err)
+		require.Equal(t, "other content\n", string(readObject(t, b.st, res.Payloads[0].Key)))
+		pending, err := b.meta.ListPending(ctx)
+		require.NoError(t, err)
+		require.Empty(t, pending)
+	})
+}
+
 func TestSweepRemovesDebrisOfDeadRunsOnly(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b *bundle) {

@@ -42,7 +42,10 @@ type runner struct {
 	start  time.Time
 	res    *Result
 	replay *replaySet
-	log    *slog.Logger
+	// localRoots are the files and folders the host copies payloads from
+	// itself (see localpayload.go).
+	localRoots []string
+	log        *slog.Logger
 
 	inst     *pluginhost.Instance
 	streams  map[string]sdk.Stream
@@ -81,6 +84,7 @@ type payloadState struct {
 	id, name string
 	key      string
 	landing  *objectWriter
+	local    *localCopy // the host copies the payload file itself
 	sha      string
 	size     int64
 	ended    bool
@@ -138,6 +142,9 @@ func (r *runner) cleanup(ctx context.Context) {
 func (ps *payloadState) abort(cause error) {
 	if ps.landing != nil {
 		ps.landing.Abort(cause)
+		if ps.local != nil {
+			_ = ps.local.wait() // the aborted writer fails the copy
+		}
 		ps.landing = nil
 	}
 	for _, rw := range ps.raws {
@@ -484,7 +491,13 @@ func (r *runner) read(ctx context.Context, state map[string][]byte) error {
 	timer := time.AfterFunc(idle, func() { cancel(fmt.Errorf("%w (%s); the plugin was stopped", errIdle, idle)) })
 	defer timer.Stop()
 
-	stream, err := r.inst.Source.Read(readCtx, sdk.ReadRequest{Config: r.req.Config, Streams: r.req.Streams, State: state})
+	req := sdk.ReadRequest{Config: r.req.Config, Streams: r.req.Streams, State: state}
+	if r.replay == nil {
+		// Replay checks the bytes the plugin re-reads, so it has them sent.
+		r.localRoots = localRoots(r.req.Config)
+		req.LocalPayloadRoots = r.localRoots
+	}
+	stream, err := r.inst.Source.Read(readCtx, req)
 	if err != nil {
 		return r.inst.Describe(err)
 	}
@@ -528,6 +541,9 @@ func (r *runner) handle(ctx context.Context, m sdk.ReadMessage) error {
 		ps, err := r.payload(m.PayloadChunk.ID)
 		if err != nil || ps.discard {
 			return err
+		}
+		if ps.local != nil {
+			return fmt.Errorf("plugin %s sent bytes of payload %q, which the host copies from %s itself", r.req.Source, ps.name, ps.local.path)
 		}
 		if ps.landing != nil {
 			_, err = ps.landing.Write(m.PayloadChunk.Data)
@@ -610,6 +626,11 @@ func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error 
 		return err
 	}
 	ps.landing = newObjectWriter(ctx, r.p.Store, ps.key)
+	if b.LocalPath != "" {
+		if ps.local, err = startLocalCopy(r.req.Source, b.LocalPath, r.localRoots, ps.landing); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -638,11 +659,20 @@ func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error 
 		return r.replay.close(ps, c)
 	}
 	lw := ps.landing
+	if ps.local != nil {
+		if err := ps.local.wait(); err != nil {
+			return err
+		}
+	}
 	ps.landing = nil
 	if err := lw.Close(); err != nil {
 		return fmt.Errorf("failed to write %s: %w", ps.key, err)
 	}
 	ps.sha, ps.size = lw.sum(), lw.n
+	if ps.local != nil && (ps.sha != c.SHA256 || ps.size != c.Size) {
+		return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with SHA-256 %s, the host copied %d bytes with SHA-256 %s; run again once it is complete",
+			ps.local.path, c.Size, c.SHA256, ps.size, ps.sha)
+	}
 	if ps.sha != c.SHA256 || ps.size != c.Size {
 		return fmt.Errorf("payload %q arrived corrupted: plugin sent %d bytes with SHA-256 %s, host received %d bytes with SHA-256 %s",
 			ps.name, c.Size, c.SHA256, ps.size, ps.sha)

@@ -324,7 +324,9 @@ func (s *Source) ingest(ctx context.Context, path string, out sdk.Emitter, pr *p
 		return ParseResult{}, "", 0, fmt.Errorf("failed to open %q: %w", path, err)
 	}
 	defer f.Close()
-	pl, err := out.BeginPayload(name, mediaType(name))
+	// The host may copy the file to landing itself (it is on this
+	// machine): the bytes read below are then hashed here, not sent.
+	pl, err := sdk.BeginFilePayload(out, path, name, mediaType(name))
 	if err != nil {
 		return ParseResult{}, "", 0, fmt.Errorf("failed to begin the payload of %s: %w", name, err)
 	}

@@ -3,7 +3,8 @@
 // problems, slow (rows with a pause between batches, for kill tests), env
 // (reports its environment as rows), pages (one payload and checkpoint per
 // page, resuming from its state; "fail_after" pages then "fail" = crash or
-// transient part-way through the next page) and rotate (rotates the secret
+// transient part-way through the next page), file, filechange and
+// claimsibling (the payload is the local file "file"; see Read), and rotate (rotates the secret
 // "token" like an OAuth refresh token and reports a hash of the token it
 // was given).
 package main
@@ -15,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -85,7 +87,27 @@ func (source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) er
 	if len(payload) == 0 {
 		payload = []byte("fixture payload " + strconv.Itoa(n) + "\n")
 	}
-	p, err := out.BeginPayload("fixture.txt", "text/plain")
+	var p sdk.Payload
+	var err error
+	if path := req.Config["file"]; path != "" {
+		// A file-drop source: the payload is the file. Mode "filechange"
+		// hashes other bytes than the file's, as if it changed while being
+		// read; "claimsibling" names sibling.txt beside it instead, a file
+		// outside the configuration.
+		if payload, err = os.ReadFile(path); err != nil {
+			return err
+		}
+		if mode == "filechange" {
+			payload = append(payload, "changed"...)
+		}
+		named := path
+		if mode == "claimsibling" {
+			named = filepath.Join(filepath.Dir(path), "sibling.txt")
+		}
+		p, err = sdk.BeginFilePayload(out, named, "fixture.txt", "text/plain")
+	} else {
+		p, err = out.BeginPayload("fixture.txt", "text/plain")
+	}
 	if err != nil {
 		return err
 	}

@@ -538,9 +538,15 @@ type ReadRequest struct {
 	// streams to read; empty means all.
 	Streams []string `protobuf:"bytes,2,rep,name=streams,proto3" json:"streams,omitempty"`
 	// last committed state per stream.
-	State         map[string][]byte `protobuf:"bytes,3,rep,name=state,proto3" json:"state,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	State map[string][]byte `protobuf:"bytes,3,rep,name=state,proto3" json:"state,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Files and folders (absolute paths) from which the host copies payloads
+	// itself: a PayloadBegin whose local_path is one of these files or lies
+	// under one of these folders sends no PayloadChunk. Empty: every
+	// payload's bytes travel in PayloadChunk messages. (Added in v1; older
+	// hosts leave it empty.)
+	LocalPayloadRoots []string `protobuf:"bytes,4,rep,name=local_payload_roots,json=localPayloadRoots,proto3" json:"local_payload_roots,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ReadRequest) Reset() {
@@ -590,6 +596,13 @@ func (x *ReadRequest) GetStreams() []string {
 func (x *ReadRequest) GetState() map[string][]byte {
 	if x != nil {
 		return x.State
+	}
+	return nil
+}
+
+func (x *ReadRequest) GetLocalPayloadRoots() []string {
+	if x != nil {
+		return x.LocalPayloadRoots
 	}
 	return nil
 }
@@ -764,10 +777,16 @@ func (x *RecordBatch) GetColumns() []*Column {
 
 // PayloadBegin starts an original payload kept byte for byte in landing.
 type PayloadBegin struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	MediaType     string                 `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	MediaType string                 `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// The payload's bytes are the local file at this absolute path, under one
+	// of ReadRequest.local_payload_roots: the host copies it to landing
+	// itself and no PayloadChunk follows. PayloadClose still carries the size
+	// and SHA-256 of the bytes the plugin read; the host rejects the payload
+	// when its copy differs (the file changed while it was being read).
+	LocalPath     string `protobuf:"bytes,4,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -819,6 +838,13 @@ func (x *PayloadBegin) GetName() string {
 func (x *PayloadBegin) GetMediaType() string {
 	if x != nil {
 		return x.MediaType
+	}
+	return ""
+}
+
+func (x *PayloadBegin) GetLocalPath() string {
+	if x != nil {
+		return x.LocalPath
 	}
 	return ""
 }
@@ -1521,11 +1547,12 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
 	"\x10DiscoverResponse\x122\n" +
-	"\astreams\x18\x01 \x03(\v2\x18.bedrot.source.v1.StreamR\astreams\"\x9f\x02\n" +
+	"\astreams\x18\x01 \x03(\v2\x18.bedrot.source.v1.StreamR\astreams\"\xcf\x02\n" +
 	"\vReadRequest\x12A\n" +
 	"\x06config\x18\x01 \x03(\v2).bedrot.source.v1.ReadRequest.ConfigEntryR\x06config\x12\x18\n" +
 	"\astreams\x18\x02 \x03(\tR\astreams\x12>\n" +
-	"\x05state\x18\x03 \x03(\v2(.bedrot.source.v1.ReadRequest.StateEntryR\x05state\x1a9\n" +
+	"\x05state\x18\x03 \x03(\v2(.bedrot.source.v1.ReadRequest.StateEntryR\x05state\x12.\n" +
+	"\x13local_payload_roots\x18\x04 \x03(\tR\x11localPayloadRoots\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
@@ -1546,12 +1573,14 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\n" +
 	"payload_id\x18\x02 \x01(\tR\tpayloadId\x12\x19\n" +
 	"\bnum_rows\x18\x03 \x01(\x03R\anumRows\x122\n" +
-	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\"Q\n" +
+	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\"p\n" +
 	"\fPayloadBegin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
-	"media_type\x18\x03 \x01(\tR\tmediaType\"2\n" +
+	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x1d\n" +
+	"\n" +
+	"local_path\x18\x04 \x01(\tR\tlocalPath\"2\n" +
 	"\fPayloadChunk\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"J\n" +

@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bedrot-label/bedrot/sdk"
+)
+
+// Local payloads: a file-drop source (DistroKid exports) reads files on this
+// machine, so instead of streaming hundreds of MB through the plugin
+// connection (encrypted, copied and decrypted on the way) it names the file
+// and the host copies it to landing itself. The host offers only the files
+// and folders named in the source's configuration, checks every path it is
+// given against them, and compares its copy with the size and SHA-256 the
+// plugin read, so a file that changed meanwhile is rejected.
+
+// localRoots returns the existing files and folders that the configuration's
+// values name (a value may be a list joined by the OS path-list separator),
+// as clean absolute paths.
+func localRoots(cfg sdk.Config) []string {
+	seen := map[string]bool{}
+	for _, v := range cfg {
+		if v == "" || strings.ContainsAny(v, "\n\x00") {
+			continue
+		}
+		for _, p := range filepath.SplitList(v) {
+			if p == "" {
+				continue
+			}
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				continue
+			}
+			fi, err := os.Stat(abs)
+			if err != nil || !(fi.IsDir() || fi.Mode().IsRegular()) {
+				continue
+			}
+			seen[abs] = true
+		}
+	}
+	roots := make([]string, 0, len(seen))
+	for p := range seen {
+		roots = append(roots, p)
+	}
+	sort.Strings(roots)
+	return roots
+}
+
+// localCopy copies a local payload file into its landing object on a
+// goroutine of its own, while the plugin parses the same file.
+type localCopy struct {
+	path string
+	done chan error
+}
+
+// startLocalCopy checks path against roots and starts copying it to w.
+func startLocalCopy(source, path string, roots []string, w *objectWriter) (*localCopy, error) {
+	if !sdk.WithinRoots(path, roots) {
+		return nil, fmt.Errorf("plugin %s named the local file %q as a payload, which is not among the files and folders of its configuration", source, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open the payload file %s: %w", path, err)
+	}
+	c := &localCopy{path: path, done: make(chan error, 1)}
+	go func() {
+		defer f.Close()
+		_, err := io.CopyBuffer(struct{ io.Writer }{w}, f, make([]byte, 1<<20))
+		if err != nil {
+			err = fmt.Errorf("failed to copy %s to landing: %w", path, err)
+		}
+		c.done <- err
+	}()
+	return c, nil
+}
+
+// wait returns once the copy has ended, with its error.
+func (c *localCopy) wait() error {
+	err := <-c.done
+	c.done <- err // later waits see the same outcome
+	return err
+}
