@@ -28,24 +28,32 @@ var benchCompressions = []struct {
 }{{"zstd", CompressionZstd}, {"zstd-fastest", CompressionZstdFastest}, {"snappy", CompressionSnappy}, {"none", CompressionNone}}
 
 // BenchmarkWriter writes ~1M DistroKid-like rows from pre-built 4096-row
-// batches to io.Discard.
+// batches to io.Discard (four 256k-row groups): sequentially with every
+// codec, and with two row groups encoded at once ("concurrency-2/zstd").
 func BenchmarkWriter(b *testing.B) {
 	for _, bc := range benchCompressions {
 		b.Run(bc.name, func(b *testing.B) {
-			batches := benchBatches()
-			b.SetBytes(benchRows * csvBytesPerRow)
-			b.ReportAllocs()
-			for b.Loop() {
-				w, err := NewWriter(io.Discard, distroKidSchema, Options{Compression: bc.c})
-				require.NoError(b, err)
-				for _, batch := range batches {
-					require.NoError(b, w.Write(batch))
-				}
-				require.NoError(b, w.Close())
-			}
-			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			benchWriter(b, Options{Compression: bc.c})
 		})
 	}
+	b.Run("concurrency-2/zstd", func(b *testing.B) {
+		benchWriter(b, Options{Compression: CompressionZstd, Concurrency: 2})
+	})
+}
+
+func benchWriter(b *testing.B, opts Options) {
+	batches := benchBatches()
+	b.SetBytes(benchRows * csvBytesPerRow)
+	b.ReportAllocs()
+	for b.Loop() {
+		w, err := NewWriter(io.Discard, distroKidSchema, opts)
+		require.NoError(b, err)
+		for _, batch := range batches {
+			require.NoError(b, w.Write(batch))
+		}
+		require.NoError(b, w.Close())
+	}
+	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // BenchmarkGenericWriter is the baseline: parquet-go's idiomatic

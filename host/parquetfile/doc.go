@@ -10,7 +10,10 @@
 // bytes, compresses pages with zstd and writes chunk statistics, page
 // statistics, the page index and the caller's key/value metadata. Memory is
 // bounded by one row group of encoded, compressed pages plus one page per
-// column, whatever the file size.
+// column, whatever the file size. With Options.Concurrency N > 1 it encodes
+// up to N row groups at once on other goroutines and commits them in order,
+// writing the same file; it then retains the caller's batches until they
+// are encoded, within a bounded backlog.
 //
 // A Reader streams a file's rows as sdk.RecordBatches, page by page per
 // column, mapping Parquet types back to the SDK's (see NewReader); memory

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/bedrot-label/bedrot/sdk"
@@ -54,13 +55,14 @@ const (
 
 var snappyCodec = snappy.Codec{}
 
-// codec returns a new codec instance; zstd codecs hold per-Writer state.
-func (c Compression) codec() (compress.Codec, error) {
+// codec returns a new codec instance; zstd codecs hold per-Writer state,
+// sized for concurrency pages compressed at once.
+func (c Compression) codec(concurrency int) (compress.Codec, error) {
 	switch c {
 	case CompressionZstd:
-		return newZstdCodec(zstd.SpeedDefault), nil
+		return newZstdCodec(zstd.SpeedDefault, concurrency), nil
 	case CompressionZstdFastest:
-		return newZstdCodec(zstd.SpeedFastest), nil
+		return newZstdCodec(zstd.SpeedFastest, concurrency), nil
 	case CompressionSnappy:
 		return &snappyCodec, nil
 	case CompressionNone:
@@ -74,9 +76,15 @@ func (c Compression) codec() (compress.Codec, error) {
 type Options struct {
 	// RowGroupRows caps the rows of one row group; DefaultRowGroupRows when zero.
 	RowGroupRows int64
-	// RowGroupBytes ends a row group early once its encoded, compressed size
-	// reaches this many bytes; DefaultRowGroupBytes when zero. It bounds
-	// memory for wide or text-heavy rows, checked every few thousand rows.
+	// RowGroupBytes ends a row group early once it reaches this many bytes;
+	// DefaultRowGroupBytes when zero. It bounds memory for wide or
+	// text-heavy rows, checked every few thousand rows. A sequential Writer
+	// counts the row group's encoded, compressed size. A concurrent one
+	// (Concurrency > 1) decides where a row group ends before encoding it,
+	// so it counts the batch data handed to the row group instead: string
+	// bytes plus 8 bytes a 64-bit value, 4 a date or string offset and 1 a
+	// bool, which is larger, so its row groups are smaller for the same
+	// bound.
 	RowGroupBytes int64
 	// Compression is the codec of every column; zstd when zero.
 	Compression Compression
@@ -89,9 +97,33 @@ type Options struct {
 	// DictionaryMaxBytes bounds each string column's dictionary per row
 	// group; DefaultDictionaryMaxBytes when zero, unbounded when negative.
 	DictionaryMaxBytes int64
+	// Concurrency is how many row groups are encoded at once, each on a
+	// goroutine of its own. 0 or 1 encodes on the caller's goroutine: Write
+	// copies the batch into the file's current row group before returning.
+	//
+	// With N > 1, Write validates the batch, hands its rows to the
+	// goroutine encoding the current row group and returns without copying
+	// it: the batch is retained until it is encoded, so the caller must
+	// not modify the batch or the slices it holds after Write, nor reuse
+	// them. Row groups are cut at RowGroupRows rows as with N ≤ 1, and the
+	// file is the same byte for byte unless RowGroupBytes ends a row group
+	// (it counts differently, see RowGroupBytes). Write blocks
+	// while N row groups are in flight, and while more than N-1 halves of a
+	// row group's batch data (as RowGroupBytes counts it) wait to be
+	// encoded. So memory holds at most that much of the caller's batches
+	// plus N row groups of compressed pages (a sequential Writer holds one),
+	// whatever the speed of the caller. Each
+	// row group is committed to the file, in order, once it and every
+	// earlier one are encoded. An encoding or output error surfaces from a
+	// later Write or from Close. Call Close even after an error, or when
+	// giving up on the file, before the io.Writer is reused or discarded:
+	// until Close returns, other goroutines may still write row groups to
+	// it.
+	Concurrency int
 }
 
-// column is the per-field state of a Writer.
+// column is the per-field state of a row group being written: the field's
+// encoding parameters, its column writer and its flush accounting.
 type column struct {
 	field    sdk.Field
 	cw       *parquet.ColumnWriter
@@ -100,23 +132,25 @@ type column struct {
 	maxAbs   int64
 
 	flushBytes   int64 // STRING: flush a page after this much text (0: never)
-	pendingBytes int64 // STRING: text written since this Writer last flushed
+	pendingBytes int64 // STRING: text written since the column last flushed
 }
 
 // Writer streams sdk.RecordBatches into one Parquet file. It buffers at most
 // one row group, encoded and compressed page by page, so memory stays bounded
-// by the row-group size rather than the file size. A Writer is not safe for
-// concurrent use.
+// by the row-group size rather than the file size; with Options.Concurrency
+// N > 1 it encodes up to N row groups at once on other goroutines (see
+// Options.Concurrency). A Writer is not safe for concurrent use.
 type Writer struct {
 	schema        sdk.Schema
 	pw            *parquet.Writer
 	codec         compress.Codec
-	cols          []column
-	values        []parquet.Value
+	cols          []column    // per-field parameters; column writers unset
+	enc           *rowEncoder // sequential: the rows of pw's current row group
+	conc          *concurrent // concurrent: nil when Concurrency ≤ 1
 	rowGroupRows  int64
 	rowGroupBytes int64
 	groupRows     int64
-	groupStart    int64 // pw.Size() when the current row group began
+	groupStart    int64 // sequential: pw.Size() when the current row group began
 	rows          int64
 	err           error
 	closed        bool
@@ -132,7 +166,11 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to create parquet writer: %w", err)
 	}
-	codec, err := opts.Compression.codec()
+	if opts.Concurrency < 0 {
+		return nil, fmt.Errorf("failed to create parquet writer: concurrency %d is negative", opts.Concurrency)
+	}
+	concurrency := max(opts.Concurrency, 1)
+	codec, err := opts.Compression.codec(concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create parquet writer: %w", err)
 	}
@@ -178,6 +216,8 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	// costs 10% of the host's CPU on a DistroKid export. It must be an option
 	// after the config: a config merged into parquet-go's defaults ORs its
 	// booleans with them, so DataPageStatistics=false there would be lost.
+	// Row groups a concurrent Writer begins with pw.BeginRowGroup share
+	// this configuration, so their page headers are bare too.
 	pw := parquet.NewWriter(w, config, parquet.DataPageStatistics(false))
 	cws := pw.ColumnWriters()
 	if len(cws) != len(s.Fields) {
@@ -185,7 +225,7 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 	}
 	cols := make([]column, len(s.Fields))
 	for i, f := range s.Fields {
-		c := column{field: f, cw: cws[i], optional: f.Nullable}
+		c := column{field: f, optional: f.Nullable}
 		switch f.Type {
 		case sdk.TypeDecimal:
 			c.int32Dec = f.Precision <= 9
@@ -195,24 +235,37 @@ func NewWriter(w io.Writer, s sdk.Schema, opts Options) (*Writer, error) {
 		}
 		cols[i] = c
 	}
-	return &Writer{
+	wr := &Writer{
 		schema:        s,
 		pw:            pw,
 		codec:         codec,
 		cols:          cols,
-		values:        make([]parquet.Value, writeChunkRows),
 		rowGroupRows:  rowGroupRows,
 		rowGroupBytes: rowGroupBytes,
-	}, nil
+	}
+	if concurrency > 1 {
+		wr.conc = newConcurrent(pw, cols, concurrency, rowGroupRows, rowGroupBytes)
+	} else {
+		wr.enc = newRowEncoder(cols, cws)
+	}
+	return wr, nil
 }
 
-// Rows returns the number of rows written so far.
+// Rows returns the number of rows written so far; with Concurrency > 1,
+// the rows Write accepted, some of which may still be being encoded.
 func (w *Writer) Rows() int64 { return w.rows }
 
 // Write appends the batch's rows. It validates the batch against the schema
-// first and writes nothing when it is invalid. The batch is copied: the caller
-// may reuse it as soon as Write returns. After an error other than a
-// validation error the writer is unusable and every later call fails.
+// first and writes nothing when it is invalid; the writer stays usable.
+//
+// With Concurrency ≤ 1 the batch is copied: the caller may reuse it as soon
+// as Write returns. With Concurrency > 1 it is not: the caller must leave
+// the batch and its slices untouched after Write, since another goroutine
+// encodes it later (see Options.Concurrency), and an encoding or output
+// error of earlier batches may be returned by this Write.
+//
+// After an error other than a validation error the writer is unusable and
+// every later call fails.
 func (w *Writer) Write(b *sdk.RecordBatch) error {
 	if w.closed {
 		return fmt.Errorf("failed to write batch: %w", errClosed)
@@ -220,15 +273,28 @@ func (w *Writer) Write(b *sdk.RecordBatch) error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.conc != nil {
+		if err := w.conc.err(); err != nil {
+			w.err = err
+			return err
+		}
+	}
 	if b != nil && b.NumRows == 0 {
 		return nil
 	}
 	if err := w.validate(b); err != nil {
 		return fmt.Errorf("failed to write batch: %w", err)
 	}
+	if w.conc != nil {
+		if err := w.writeConcurrent(b); err != nil {
+			w.err = err
+			return err
+		}
+		return nil
+	}
 	for off := 0; off < b.NumRows; {
 		n := min(b.NumRows-off, int(w.rowGroupRows-w.groupRows), writeChunkRows)
-		if err := w.writeRows(b, off, off+n); err != nil {
+		if err := w.enc.writeRows(b, off, off+n); err != nil {
 			w.err = fmt.Errorf("failed to write batch: %w", err)
 			return w.err
 		}
@@ -242,16 +308,17 @@ func (w *Writer) Write(b *sdk.RecordBatch) error {
 			}
 			w.groupRows = 0
 			w.groupStart = w.pw.Size()
-			for i := range w.cols {
-				w.cols[i].pendingBytes = 0
-			}
+			w.enc.endRowGroup()
 		}
 	}
 	return nil
 }
 
-// Close flushes the last row group and writes the footer. It does not close
-// the underlying io.Writer.
+// Close flushes the last row group and writes the footer. With Concurrency
+// > 1 it first waits until every row group is encoded and committed (or,
+// after an error, abandoned), and returns the first error of any of them:
+// once it returns, nothing writes to the io.Writer any more. It does not
+// close the underlying io.Writer.
 func (w *Writer) Close() error {
 	if w.closed {
 		return fmt.Errorf("failed to close parquet writer: %w", errClosed)
@@ -259,6 +326,12 @@ func (w *Writer) Close() error {
 	w.closed = true
 	if z, ok := w.codec.(*zstdCodec); ok {
 		defer z.close()
+	}
+	if w.conc != nil {
+		// Every row group must be done before the codec is released.
+		if err := w.conc.wait(); err != nil && w.err == nil {
+			w.err = err
+		}
 	}
 	if w.err != nil {
 		return w.err
@@ -366,11 +439,51 @@ func isASCII(b []byte) bool {
 	return true
 }
 
+// rowEncoder writes batch rows into the column writers of one row group at
+// a time: the parquet.Writer's own for a sequential Writer, or those of a
+// ConcurrentRowGroupWriter, which it keeps across the row groups it writes.
+type rowEncoder struct {
+	cols   []column
+	values []parquet.Value // scratch for one chunk of one column
+}
+
+// newRowEncoder returns an encoder of the fields of cols (whose column
+// writers are ignored) into the column writers cws, one per field.
+func newRowEncoder(cols []column, cws []*parquet.ColumnWriter) *rowEncoder {
+	e := &rowEncoder{cols: slices.Clone(cols), values: make([]parquet.Value, writeChunkRows)}
+	for i := range e.cols {
+		e.cols[i].cw = cws[i]
+		e.cols[i].pendingBytes = 0
+	}
+	return e
+}
+
+// endRowGroup resets the per-row-group column state once the row group's
+// pages have been flushed to the file.
+func (e *rowEncoder) endRowGroup() {
+	for i := range e.cols {
+		e.cols[i].pendingBytes = 0
+	}
+}
+
+// writeRange writes rows [lo, hi) of b in chunks of writeChunkRows rows, as
+// a sequential Writer hands them over.
+func (e *rowEncoder) writeRange(b *sdk.RecordBatch, lo, hi int) error {
+	for lo < hi {
+		n := min(hi-lo, writeChunkRows)
+		if err := e.writeRows(b, lo, lo+n); err != nil {
+			return err
+		}
+		lo += n
+	}
+	return nil
+}
+
 // writeRows writes rows [lo, hi) of b, at most writeChunkRows, to every column.
-func (w *Writer) writeRows(b *sdk.RecordBatch, lo, hi int) error {
-	vals := w.values[:hi-lo]
-	for i := range w.cols {
-		c := &w.cols[i]
+func (e *rowEncoder) writeRows(b *sdk.RecordBatch, lo, hi int) error {
+	vals := e.values[:hi-lo]
+	for i := range e.cols {
+		c := &e.cols[i]
 		col := &b.Columns[i]
 		switch c.field.Type {
 		case sdk.TypeString:

@@ -342,18 +342,20 @@ func TestWriterBoundsRowGroups(t *testing.T) {
 	t.Parallel()
 	batches := batchesOf(distroKidRows(10_000, 7), 4096)
 
-	data := writeFile(t, distroKidSchema, Options{RowGroupRows: 3000}, batches...)
-	f := openFile(t, data)
-	var sizes []int64
-	for _, rg := range f.Metadata().RowGroups {
-		sizes = append(sizes, rg.NumRows)
+	for _, n := range []int{0, 2} {
+		data := writeFile(t, distroKidSchema, Options{RowGroupRows: 3000, Concurrency: n}, batches...)
+		f := openFile(t, data)
+		var sizes []int64
+		for _, rg := range f.Metadata().RowGroups {
+			sizes = append(sizes, rg.NumRows)
+		}
+		require.Equal(t, []int64{3000, 3000, 3000, 1000}, sizes, "concurrency %d", n)
+		require.EqualValues(t, 10_000, f.NumRows(), "concurrency %d", n)
 	}
-	require.Equal(t, []int64{3000, 3000, 3000, 1000}, sizes)
-	require.EqualValues(t, 10_000, f.NumRows())
 
 	// A byte bound ends row groups early; checked every few thousand rows.
-	data = writeFile(t, distroKidSchema, Options{RowGroupBytes: 1}, batches...)
-	f = openFile(t, data)
+	data := writeFile(t, distroKidSchema, Options{RowGroupBytes: 1}, batches...)
+	f := openFile(t, data)
 	require.Greater(t, len(f.Metadata().RowGroups), 2)
 	require.EqualValues(t, 10_000, f.NumRows())
 	for _, rg := range f.Metadata().RowGroups {
@@ -441,24 +443,26 @@ func TestWriterRejectsInvalidBatches(t *testing.T) {
 			b.Columns[0].Offsets = []uint32{0, 100, 7}
 		}, `column "title" row 0`},
 	} {
-		var buf bytes.Buffer
-		w, err := NewWriter(&buf, s, Options{})
-		require.NoError(t, err)
-		b := good()
-		if name == "nil batch" {
-			b = nil
-		} else {
-			tc.mutate(b)
-		}
-		err = w.Write(b)
-		require.ErrorContains(t, err, "failed to write batch", name)
-		require.ErrorContains(t, err, tc.want, name)
-		require.Zero(t, w.Rows(), name)
+		for _, n := range []int{0, 2} {
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, s, Options{Concurrency: n})
+			require.NoError(t, err)
+			b := good()
+			if name == "nil batch" {
+				b = nil
+			} else {
+				tc.mutate(b)
+			}
+			err = w.Write(b)
+			require.ErrorContains(t, err, "failed to write batch", name)
+			require.ErrorContains(t, err, tc.want, name)
+			require.Zero(t, w.Rows(), name)
 
-		// A rejected batch leaves the writer usable.
-		require.NoError(t, w.Write(good()), name)
-		require.NoError(t, w.Close(), name)
-		require.EqualValues(t, 2, openFile(t, buf.Bytes()).NumRows(), name)
+			// A rejected batch leaves the writer usable.
+			require.NoError(t, w.Write(good()), name)
+			require.NoError(t, w.Close(), name)
+			require.EqualValues(t, 2, openFile(t, buf.Bytes()).NumRows(), name)
+		}
 	}
 }
 
@@ -504,21 +508,24 @@ func (e *errWriter) Write(p []byte) (int, error) {
 
 func TestWriterReportsOutputErrors(t *testing.T) {
 	t.Parallel()
-	w, err := NewWriter(&errWriter{limit: 100}, distroKidSchema, Options{RowGroupRows: 1000})
-	require.NoError(t, err)
-	var werr error
-	for _, b := range batchesOf(distroKidRows(20_000, 3), 4096) {
-		if werr = w.Write(b); werr != nil {
-			break
+	for _, n := range []int{0, 2} {
+		w, err := NewWriter(&errWriter{limit: 100}, distroKidSchema, Options{RowGroupRows: 1000, Concurrency: n})
+		require.NoError(t, err)
+		var werr error
+		for _, b := range batchesOf(distroKidRows(20_000, 3), 4096) {
+			if werr = w.Write(b); werr != nil {
+				break
+			}
 		}
+		if werr == nil {
+			werr = w.Close()
+		} else {
+			require.ErrorIs(t, w.Write(batchesOf(distroKidRows(1, 3), 1)[0]), io.ErrShortWrite, "errors are sticky")
+			require.Error(t, w.Close())
+		}
+		require.ErrorIs(t, werr, io.ErrShortWrite, "concurrency %d", n)
+		require.ErrorContains(t, werr, "failed to write row group", "concurrency %d", n)
 	}
-	if werr == nil {
-		werr = w.Close()
-	} else {
-		require.ErrorIs(t, w.Write(batchesOf(distroKidRows(1, 3), 1)[0]), io.ErrShortWrite, "errors are sticky")
-		require.Error(t, w.Close())
-	}
-	require.ErrorIs(t, werr, io.ErrShortWrite)
 }
 
 // TestWriterMemoryIsBounded writes 1M rows (four 256k-row groups) and checks
@@ -554,7 +561,7 @@ func TestWriterMemoryIsBounded(t *testing.T) {
 
 func TestZstdCodecRoundTrip(t *testing.T) {
 	t.Parallel()
-	c := newZstdCodec(zstd.SpeedDefault)
+	c := newZstdCodec(zstd.SpeedDefault, 1)
 	defer c.close()
 	src := bytes.Repeat([]byte("QZAAA2600001 Spotify US 0.000123456789\n"), 10_000)
 	enc, err := c.Encode(nil, src)
