@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"os"
 	"path/filepath"
@@ -28,7 +29,8 @@ func benchFile(b *testing.B, opts exportgen.Options) ([]byte, exportgen.Summary)
 }
 
 // BenchmarkParse measures the parser alone (no payload, no transport) on
-// 200k generated rows; MB/s is over the file's bytes.
+// 200k generated rows, on one goroutine and with two workers; MB/s is over
+// the file's bytes.
 func BenchmarkParse(b *testing.B) {
 	cases := []struct {
 		name string
@@ -40,28 +42,34 @@ func BenchmarkParse(b *testing.B) {
 		{"hybrid15-csv-bom-crlf", exportgen.Options{Layout: exportgen.Hybrid15, Delimiter: ',', Encoding: exportgen.UTF8BOM, LineEnd: exportgen.CRLF}},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			c.opts.Rows, c.opts.Seed = 200_000, 1
-			data, sum := benchFile(b, c.opts)
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				var total int64
-				res, err := Parse(context.Background(), bytes.NewReader(data), ParseOptions{FileName: "bench.tsv"}, func(rb *sdk.RecordBatch) error {
-					for _, v := range rb.Columns[ColEarningsUSD].Int64s {
-						total += v
-					}
-					return nil
-				})
-				if err != nil || len(res.Problems) > 0 || res.Rows != sum.Rows || total != sum.EarningsE12 {
-					b.Fatalf("parse: err=%v problems=%v rows=%d/%d total=%d/%d", err, res.Problems, res.Rows, sum.Rows, total, sum.EarningsE12)
+		c.opts.Rows, c.opts.Seed = 200_000, 1
+		var data []byte
+		var sum exportgen.Summary
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", c.name, workers), func(b *testing.B) {
+				if data == nil {
+					data, sum = benchFile(b, c.opts)
 				}
-			}
-			b.StopTimer()
-			reportCPU(b, cpu0, int64(len(data)))
-		})
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					var total int64
+					res, err := Parse(context.Background(), bytes.NewReader(data), ParseOptions{FileName: "bench.tsv", Workers: workers}, func(rb *sdk.RecordBatch) error {
+						for _, v := range rb.Columns[ColEarningsUSD].Int64s {
+							total += v
+						}
+						return nil
+					})
+					if err != nil || len(res.Problems) > 0 || res.Rows != sum.Rows || total != sum.EarningsE12 {
+						b.Fatalf("parse: err=%v problems=%v rows=%d/%d total=%d/%d", err, res.Problems, res.Rows, sum.Rows, total, sum.EarningsE12)
+					}
+				}
+				b.StopTimer()
+				reportCPU(b, cpu0, int64(len(data)))
+			})
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/bedrot-label/bedrot/sdk"
@@ -46,7 +47,18 @@ type ParseOptions struct {
 	// more problem then says how many were left out.
 	MaxProblems int
 	// Log receives warnings (repaired values, extra columns); may be nil.
+	// It is called from the goroutine that called Parse.
 	Log LogFunc
+	// Workers is how many goroutines parse records: 0 means
+	// runtime.GOMAXPROCS(0), 1 parses on the calling goroutine alone. The
+	// outcome is the same whatever the number: the same batches (same rows,
+	// same values, same boundaries every BatchRows rows), the same
+	// ParseResult, the same log lines. See Parse for what stays on the
+	// calling goroutine.
+	Workers int
+
+	// tune holds internal sizes of the parallel parser; tests shrink them.
+	tune tuning
 }
 
 // ParseResult summarises a parsed file.
@@ -80,35 +92,84 @@ const (
 
 // parser holds the state of one Parse call.
 type parser struct {
-	opts  ParseOptions
-	name  string
-	res   ParseResult
-	sc    *scanner
-	emit  func(*sdk.RecordBatch) error
-	ctx   context.Context
-	max   int
-	extra int64 // problems past the cap
+	opts ParseOptions
+	name string
+	res  ParseResult
+	sc   *scanner
+	emit func(*sdk.RecordBatch) error
+	ctx  context.Context
+	cols colMap
+	rec  recorder // the file's tally; it also parses the records of the sequential path
+	b    batch
+}
 
+// colMap maps header positions to columns; it is read-only once the header
+// is parsed, and shared by the parallel parser's workers.
+type colMap struct {
+	name      string   // the file name, for source_file and problems
 	headers   []string // display names, per header position
 	target    []int    // known column, numCols+k for extra k, or targetIgnore
 	extraKeys [][]byte // `"snake_name":` JSON fragments per extra column
 	minFields int      // fewest fields a record may have (trailing unnamed columns may be absent)
 	hasCol    [numCols]bool
+}
 
+// tally is what parsing records adds up. The parallel parser keeps one per
+// chunk and adds them up in file order (merge).
+type tally struct {
+	records    int64
 	utf8Recs   int64 // records with non-ASCII UTF-8
 	cp1252Recs int64 // records read as windows-1252
+	repairs    [4]int64
+	firstLine  [4]int64 // line of the first repair of each kind
+	problems   []sdk.Problem
+	extra      int64 // problems past the cap
+}
 
-	dates [3]dateCache // date inserted, reporting date, sale month
+func (t *tally) hasProblems() bool { return len(t.problems) > 0 || t.extra > 0 }
 
-	repairs   [4]int64
-	firstLine [4]int64
+// merge adds o, the tally of the records that follow t's, to t; max caps
+// the problems listed, lineBase is added to o's line numbers. Rows are
+// counted by the caller.
+func (t *tally) merge(o *tally, max int, lineBase int64) {
+	t.records += o.records
+	t.utf8Recs += o.utf8Recs
+	t.cp1252Recs += o.cp1252Recs
+	for k, n := range o.repairs {
+		if n > 0 && t.repairs[k] == 0 {
+			t.firstLine[k] = o.firstLine[k] + lineBase
+		}
+		t.repairs[k] += n
+	}
+	for _, pr := range o.problems {
+		if len(t.problems) >= max {
+			t.extra++
+			continue
+		}
+		pr.Line += lineBase
+		t.problems = append(t.problems, pr)
+	}
+	t.extra += o.extra
+}
 
-	b      batch
+// recorder turns scanned records into rows, adding up a tally. Each
+// goroutine that parses records has its own.
+type recorder struct {
+	m      *colMap
+	max    int // problems listed at most
+	t      tally
+	dates  [3]dateCache // date inserted, reporting date, sale month
 	row    row
 	extraV [][]byte // extra column values of the current row
 }
 
-// Repair kinds, indexes of parser.repairs.
+// init readies r to parse the records under the header m.
+func (r *recorder) init(m *colMap, max int) {
+	r.m, r.max = m, max
+	r.extraV = make([][]byte, len(m.extraKeys))
+}
+
+// Repair kinds, indexes of tally.repairs.
 const (
 	repSaleMonth = iota
 	repDate
@@ -155,12 +216,18 @@ type row struct {
 }
 
 // Parse reads one DistroKid bank-details export from r and calls emit with
-// record batches of the earnings stream (schema EarningsSchema). The batch is
-// reused after emit returns. Parse reads r to the end even when the file is
-// bad, so a tee on r sees every byte. Bad rows do not stop it: every problem
-// is collected (up to MaxProblems) and returned in ParseResult.Problems, and
-// no batch is emitted after the first problem. The error is for failures to
-// read, a failing emit, or ctx ending.
+// record batches of the earnings stream (schema EarningsSchema). Every batch
+// but the last holds BatchRows rows. Parse reads r to the end even when the
+// file is bad, so a tee on r sees every byte. Bad rows do not stop it: every
+// problem is collected (up to MaxProblems) and returned in
+// ParseResult.Problems, and no batch is emitted after the first problem. The
+// error is for failures to read, a failing emit, or ctx ending.
+//
+// r is read, emit and opts.Log are called, only on the calling goroutine;
+// with Workers > 1 other goroutines parse chunks of the input in between,
+// and r may be read a few megabytes ahead of the rows emitted. The batch
+// passed to emit belongs to Parse whatever Workers is: it is valid until
+// emit returns and is then reused, so emit must copy what it keeps.
 func Parse(ctx context.Context, r io.Reader, opts ParseOptions, emit func(*sdk.RecordBatch) error) (ParseResult, error) {
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = DefaultBatchRows
@@ -168,14 +235,21 @@ func Parse(ctx context.Context, r io.Reader, opts ParseOptions, emit func(*sdk.R
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = DefaultMaxProblems
 	}
-	p := &parser{opts: opts, name: opts.FileName, emit: emit, ctx: ctx, max: opts.MaxProblems}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	p := &parser{opts: opts, name: opts.FileName, emit: emit, ctx: ctx}
+	p.cols.name = opts.FileName
+	p.rec.m, p.rec.max = &p.cols, opts.MaxProblems // for the header's problems
 	dr, enc, err := wrapDecoder(r)
 	if err != nil {
 		return p.res, fmt.Errorf("failed to read %s: %w", p.name, err)
 	}
 	p.res.Encoding = enc
 	p.sc = newScanner(dr, 0)
-	if err := p.run(); err != nil {
+	err = p.run()
+	p.res.Records, p.res.Problems = p.rec.t.records, p.rec.t.problems
+	if err != nil {
 		return p.res, err
 	}
 	// Drain whatever was not parsed (after a fatal header problem), so that
@@ -190,13 +264,14 @@ func Parse(ctx context.Context, r io.Reader, opts ParseOptions, emit func(*sdk.R
 			return p.res, fmt.Errorf("failed to read %s: %w", p.name, err)
 		}
 	}
-	if p.extra > 0 {
+	t := &p.rec.t
+	if t.extra > 0 {
 		p.res.Problems = append(p.res.Problems, sdk.Problem{File: p.name,
-			Message: fmt.Sprintf("%d more problems not listed (only the first %d are)", p.extra, p.max)})
+			Message: fmt.Sprintf("%d more problems not listed (only the first %d are)", t.extra, p.rec.max)})
 	}
 	p.logRepairs()
-	if p.cp1252Recs > 0 && (p.res.Encoding == EncodingUTF8 || p.res.Encoding == EncodingUTF8BOM) {
-		if p.utf8Recs > 0 {
+	if t.cp1252Recs > 0 && (p.res.Encoding == EncodingUTF8 || p.res.Encoding == EncodingUTF8BOM) {
+		if t.utf8Recs > 0 {
 			p.res.Encoding = EncodingMixed
 		} else {
 			p.res.Encoding = EncodingWindows1252
@@ -208,7 +283,7 @@ func Parse(ctx context.Context, r io.Reader, opts ParseOptions, emit func(*sdk.R
 func (p *parser) run() error {
 	line, err := p.sc.peekHeaderLine()
 	if err == errNoHeader {
-		p.problem(1, "", err.Error())
+		p.rec.problem(1, "", err.Error())
 		return nil
 	}
 	if err != nil {
@@ -222,7 +297,7 @@ func (p *parser) run() error {
 			return fmt.Errorf("failed to read %s: %w", p.name, err)
 		}
 		if _, err := p.sc.peekHeaderLine(); err == errNoHeader {
-			p.problem(p.sc.line, "", err.Error())
+			p.rec.problem(p.sc.line, "", err.Error())
 			return nil
 		} else if err != nil {
 			return fmt.Errorf("failed to read %s: %w", p.name, err)
@@ -230,7 +305,7 @@ func (p *parser) run() error {
 		d, ok = sd, true
 	}
 	if !ok {
-		p.problem(p.sc.line, "", "cannot tell the delimiter: the header line has no tab, comma or semicolon")
+		p.rec.problem(p.sc.line, "", "cannot tell the delimiter: the header line has no tab, comma or semicolon")
 		return nil
 	}
 	p.res.Delimiter = d
@@ -242,24 +317,39 @@ func (p *parser) run() error {
 	if st != stRecord || !p.header(p.sc.fields, p.sc.recLine) {
 		return nil
 	}
-	p.b.init(p.opts.BatchRows, p.opts.PayloadID, len(p.extraKeys) > 0)
+	p.rec.init(&p.cols, p.opts.MaxProblems)
+	p.b.init(p.opts.BatchRows, p.opts.PayloadID, len(p.cols.extraKeys) > 0)
+	if p.opts.Workers > 1 {
+		return p.runParallel()
+	}
 	for {
 		st, err := p.sc.next()
 		if err != nil {
 			return fmt.Errorf("failed to read %s: %w", p.name, err)
 		}
-		switch st {
-		case stEOF:
-			return p.flush()
-		case stTooLong:
-			p.problem(p.sc.recLine, "", fmt.Sprintf("record longer than %d bytes: skipped", maxRecordBytes))
-			continue
-		}
-		if err := p.record(); err != nil {
+		if done, err := p.take(p.sc, st); done || err != nil {
 			return err
 		}
 	}
 }
+
+// take handles what the sequential scanner sc returned: a record to parse
+// into the batch, a record too long, or the end of input (done).
+func (p *parser) take(sc *scanner, st scanStatus) (done bool, err error) {
+	switch st {
+	case stEOF:
+		return true, p.flush()
+	case stTooLong:
+		p.rec.problem(sc.recLine, "", tooLongMessage)
+		return false, nil
+	}
+	if p.rec.record(sc, &p.b) && p.b.n >= p.opts.BatchRows {
+		return false, p.flush()
+	}
+	return false, nil
+}
+
+var tooLongMessage = fmt.Sprintf("record longer than %d bytes: skipped", maxRecordBytes)
 
 // sepLine recognises Excel's "sep=X" line, which names the delimiter.
 func sepLine(line []byte) (byte, bool) {
@@ -313,25 +403,26 @@ func sniffDelimiter(line []byte) (byte, bool) {
 // header maps the header fields to columns. It reports problems and
 // returns false when the file cannot be parsed.
 func (p *parser) header(fields [][]byte, line int64) bool {
-	p.headers = make([]string, len(fields))
-	p.target = make([]int, len(fields))
+	c := &p.cols
+	c.headers = make([]string, len(fields))
+	c.target = make([]int, len(fields))
 	seen := map[string]int{}
 	var extraNames []string
 	ok := true
 	for i, f := range fields {
 		display, key := cleanHeader(f)
-		p.headers[i] = display
+		c.headers[i] = display
 		if display == "" {
-			p.target[i] = targetIgnore
+			c.target[i] = targetIgnore
 			continue
 		}
-		if c, known := knownHeaders[key]; known {
-			if p.hasCol[c] {
-				p.problem(line, display, fmt.Sprintf("column %q appears twice in the header (as %q)", canonicalHeader[c], display))
+		if col, known := knownHeaders[key]; known {
+			if c.hasCol[col] {
+				p.rec.problem(line, display, fmt.Sprintf("column %q appears twice in the header (as %q)", canonicalHeader[col], display))
 				ok = false
 			}
-			p.hasCol[c] = true
-			p.target[i] = c
+			c.hasCol[col] = true
+			c.target[i] = col
 			continue
 		}
 		name := snakeCase(display)
@@ -344,42 +435,41 @@ func (p *parser) header(fields [][]byte, line int64) bool {
 		} else {
 			seen[name] = 1
 		}
-		p.target[i] = numCols + len(p.extraKeys)
-		p.extraKeys = append(p.extraKeys, append(appendJSONString(nil, []byte(name)), ':'))
+		c.target[i] = numCols + len(c.extraKeys)
+		c.extraKeys = append(c.extraKeys, append(appendJSONString(nil, []byte(name)), ':'))
 		extraNames = append(extraNames, display)
 	}
 	var missing []string
-	for c := 0; c < ColRecoupUSD+1; c++ {
-		if !p.hasCol[c] && !optionalHeader[c] {
-			missing = append(missing, canonicalHeader[c])
+	for col := 0; col < ColRecoupUSD+1; col++ {
+		if !c.hasCol[col] && !optionalHeader[col] {
+			missing = append(missing, canonicalHeader[col])
 		}
 	}
-	if !p.hasCol[ColSaleMonth] || !p.hasCol[ColEarningsUSD] {
-		p.problem(line, "", "not a DistroKid bank-details export: the header has no \"Sale Month\" or no \"Earnings (USD)\" column (header: "+
-			quoteValue([]byte(strings.Join(p.headers, " | ")))+")")
+	if !c.hasCol[ColSaleMonth] || !c.hasCol[ColEarningsUSD] {
+		p.rec.problem(line, "", "not a DistroKid bank-details export: the header has no \"Sale Month\" or no \"Earnings (USD)\" column (header: "+
+			quoteValue([]byte(strings.Join(c.headers, " | ")))+")")
 		return false
 	}
 	for _, m := range missing {
-		p.problem(line, m, fmt.Sprintf("required column %q is missing from the header", m))
+		p.rec.problem(line, m, fmt.Sprintf("required column %q is missing from the header", m))
 		ok = false
 	}
 	if !ok {
 		return false
 	}
-	p.minFields = len(fields)
-	for p.minFields > 0 && p.target[p.minFields-1] == targetIgnore {
-		p.minFields--
+	c.minFields = len(fields)
+	for c.minFields > 0 && c.target[c.minFields-1] == targetIgnore {
+		c.minFields--
 	}
 	p.res.ExtraColumns = extraNames
-	p.extraV = make([][]byte, len(p.extraKeys))
 	switch {
-	case p.hasCol[ColDateInserted] && p.hasCol[ColRecoupUSD] && len(extraNames) == 0:
+	case c.hasCol[ColDateInserted] && c.hasCol[ColRecoupUSD] && len(extraNames) == 0:
 		if _, hybrid := findKey(fields, "song/album"); hybrid {
 			p.res.Layout = LayoutHybrid15
 		} else {
 			p.res.Layout = LayoutCurrent15
 		}
-	case !p.hasCol[ColDateInserted] && !p.hasCol[ColRecoupUSD] && len(extraNames) == 0:
+	case !c.hasCol[ColDateInserted] && !c.hasCol[ColRecoupUSD] && len(extraNames) == 0:
 		p.res.Layout = LayoutLegacy13
 	default:
 		p.res.Layout = LayoutOther
@@ -401,32 +491,33 @@ func findKey(fields [][]byte, key string) (int, bool) {
 }
 
 // problem records a problem, or counts it once the cap is reached.
-func (p *parser) problem(line int64, field, msg string) {
-	if len(p.res.Problems) >= p.max {
-		p.extra++
+func (r *recorder) problem(line int64, field, msg string) {
+	if len(r.t.problems) >= r.max {
+		r.t.extra++
 		return
 	}
-	p.res.Problems = append(p.res.Problems, sdk.Problem{File: p.name, Line: line, Field: field, Message: msg})
+	r.t.problems = append(r.t.problems, sdk.Problem{File: r.m.name, Line: line, Field: field, Message: msg})
 }
 
 // fieldProblem reports a bad value; the message is only built under the cap.
-func (p *parser) fieldProblem(line int64, pos int, e valueErr, raw []byte, precision, scale int) {
-	if len(p.res.Problems) >= p.max {
-		p.extra++
+func (r *recorder) fieldProblem(line int64, pos int, e valueErr, raw []byte, precision, scale int) {
+	if len(r.t.problems) >= r.max {
+		r.t.extra++
 		return
 	}
-	p.problem(line, p.headers[pos], e.message(raw, precision, scale))
+	r.problem(line, r.m.headers[pos], e.message(raw, precision, scale))
 }
 
-func (p *parser) repaired(kind int, line int64) {
-	if p.repairs[kind] == 0 {
-		p.firstLine[kind] = line
+func (r *recorder) repaired(kind int, line int64) {
+	if r.t.repairs[kind] == 0 {
+		r.t.firstLine[kind] = line
 	}
-	p.repairs[kind]++
+	r.t.repairs[kind]++
 }
 
 func (p *parser) logRepairs() {
-	for k, n := range p.repairs {
+	t := &p.rec.t
+	for k, n := range t.repairs {
 		if n == 0 {
 			continue
 		}
@@ -436,7 +527,7 @@ func (p *parser) logRepairs() {
 		p.res.Repaired[repairNames[k]] = n
 		if p.opts.Log != nil && len(p.res.Problems) == 0 {
 			p.opts.Log(sdk.LevelWarn, "repaired values in the DistroKid export (Excel re-save?)",
-				"file", p.name, "kind", repairNames[k], "count", n, "first_line", p.firstLine[k])
+				"file", p.name, "kind", repairNames[k], "count", n, "first_line", t.firstLine[k])
 		}
 	}
 }
@@ -451,76 +542,78 @@ func isBlank(fields [][]byte) bool {
 	return true
 }
 
-// record parses the scanner's current record and appends it to the batch.
-func (p *parser) record() error {
-	sc := p.sc
+// record parses the scanner's current record and, unless it or an earlier
+// record has a problem or b is nil, appends it to b. It reports whether it
+// appended a row.
+func (r *recorder) record(sc *scanner, b *batch) bool {
+	m := r.m
 	fields := sc.fields
 	if len(fields[0]) == 0 || fields[0][0] == ' ' {
 		if isBlank(fields) {
-			return nil
+			return false
 		}
 	}
-	p.res.Records++
+	r.t.records++
 	if sc.high {
 		if sc.valid {
-			p.utf8Recs++
+			r.t.utf8Recs++
 		} else {
-			p.cp1252Recs++
+			r.t.cp1252Recs++
 		}
 	}
 	line := sc.recLine
-	if len(fields) > len(p.target) {
+	if len(fields) > len(m.target) {
 		// Trailing empty fields (a delimiter at the end of the line) carry
 		// nothing: tolerate them.
-		if !isBlank(fields[len(p.target):]) {
-			p.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(p.target), len(fields)))
-			return nil
+		if !isBlank(fields[len(m.target):]) {
+			r.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(m.target), len(fields)))
+			return false
 		}
-		fields = fields[:len(p.target)]
+		fields = fields[:len(m.target)]
 	}
-	if len(fields) < p.minFields {
-		p.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(p.target), len(fields)))
-		return nil
+	if len(fields) < m.minFields {
+		r.problem(line, "", fmt.Sprintf("expected %d fields as in the header, found %d", len(m.target), len(fields)))
+		return false
 	}
-	r := &p.row
-	r.dateInsertedNull, r.recoupNull = true, true
+	rw := &r.row
+	rw.dateInsertedNull, rw.recoupNull = true, true
 	bad := false
 	var e valueErr
 	var rep bool
 	for i, f := range fields {
 		prec, scale := 0, 0
-		switch t := p.target[i]; t {
+		switch t := m.target[i]; t {
 		case ColDateInserted:
 			if len(trimSpace(f)) == 0 {
 				continue
 			}
-			r.dateInserted, rep, e = p.dates[0].parse(f, parseDate)
+			rw.dateInserted, rep, e = r.dates[0].parse(f, parseDate)
 			if e == errNone {
-				r.dateInsertedNull = false
+				rw.dateInsertedNull = false
 				if rep {
-					p.repaired(repDate, line)
+					r.repaired(repDate, line)
 				}
 			}
 		case ColReportingDate:
-			r.reportingDate, rep, e = p.dates[1].parse(f, parseDate)
+			rw.reportingDate, rep, e = r.dates[1].parse(f, parseDate)
 			if rep && e == errNone {
-				p.repaired(repDate, line)
+				r.repaired(repDate, line)
 			}
 		case ColSaleMonth:
-			r.saleMonth, rep, e = p.dates[2].parse(f, parseSaleMonth)
+			rw.saleMonth, rep, e = r.dates[2].parse(f, parseSaleMonth)
 			if rep && e == errNone {
-				p.repaired(repSaleMonth, line)
+				r.repaired(repSaleMonth, line)
 			}
 		case ColQuantity:
-			r.quantity, rep, e = parseQuantity(f)
+			rw.quantity, rep, e = parseQuantity(f)
 			if rep && e == errNone {
-				p.repaired(repThousands, line)
+				r.repaired(repThousands, line)
 			}
 		case ColTeamPercentage:
 			prec, scale = DecimalPrecision, PercentScale
-			r.teamPct, rep, e = parseDecimal(f, prec, scale)
+			rw.teamPct, rep, e = parseDecimal(f, prec, scale)
 			if rep && e == errNone {
-				p.repaired(repComma, line)
+				r.repaired(repComma, line)
 			}
 		case ColSongwriterRoyaltiesWithheldUSD, ColEarningsUSD, ColRecoupUSD:
 			if t == ColRecoupUSD && len(trimSpace(f)) == 0 {
@@ -531,57 +624,54 @@ func (p *parser) record() error {
 			v, rep, e = parseDecimal(f, prec, scale)
 			switch t {
 			case ColSongwriterRoyaltiesWithheldUSD:
-				r.withheld = v
+				rw.withheld = v
 			case ColEarningsUSD:
-				r.earnings = v
+				rw.earnings = v
 			default:
-				r.recoup, r.recoupNull = v, false
+				rw.recoup, rw.recoupNull = v, false
 			}
 			if rep && e == errNone {
-				p.repaired(repComma, line)
+				r.repaired(repComma, line)
 			}
 		case ColUPC:
 			f = trimSpace(f)
-			r.str[t] = f
+			rw.str[t] = f
 			if len(f) > 0 {
 				e = checkUPC(f)
 			}
 		case ColISRC:
 			f = trimSpace(f)
-			r.str[t] = f
+			rw.str[t] = f
 			if len(f) > 10 && looksScientific(f) {
 				e = errScientific
 			}
 		case ColStore, ColArtist, ColTitle, ColSourceType, ColCountryOfSale:
-			r.str[t] = f
+			rw.str[t] = f
 		case targetIgnore:
 			if len(trimSpace(f)) != 0 {
 				// A value under a column with no header has no name to go by.
-				p.problem(line, "column "+itoa(int64(i+1)), "value under a column with no header: "+quoteValue(f))
+				r.problem(line, "column "+itoa(int64(i+1)), "value under a column with no header: "+quoteValue(f))
 				bad = true
 			}
 		default:
-			p.extraV[t-numCols] = f
+			r.extraV[t-numCols] = f
 		}
 		if e != errNone {
-			p.fieldProblem(line, i, e, f, prec, scale)
+			r.fieldProblem(line, i, e, f, prec, scale)
 			bad = true
 			e = errNone
 		}
 	}
-	if bad || len(p.res.Problems) > 0 || p.extra > 0 {
-		return nil
+	if bad || r.t.hasProblems() || b == nil {
+		return false
 	}
-	p.b.add(r, p.extraKeys, p.extraV, len(fields), p.name, line, !sc.valid)
-	if p.b.n >= p.opts.BatchRows {
-		return p.flush()
-	}
-	return nil
+	b.add(rw, m.extraKeys, r.extraV, len(fields), m.name, line, !sc.valid)
+	return true
 }
 
 // flush emits the rows in the batch, if any and if the file has no problems.
 func (p *parser) flush() error {
-	if p.b.n == 0 || len(p.res.Problems) > 0 || p.extra > 0 {
+	if p.b.n == 0 || p.rec.t.hasProblems() {
 		return nil
 	}
 	if err := p.ctx.Err(); err != nil {

@@ -24,7 +24,10 @@ import (
 //     After the first unclosed quote, quoted fields may no longer span lines
 //     in that file, which bounds the work on a broken file.
 //
-// Fields are slices of the buffer, valid until the next call to next.
+// Fields are slices of the buffer (or, for fields with doubled or stray
+// quotes, of a scratch buffer), valid until the next call to next. The
+// scanner never writes into its input: the parallel parser (parallel.go)
+// may re-read the same bytes.
 
 const (
 	// readChunk is how much is read (and teed to the payload) at a time.
@@ -54,8 +57,9 @@ const (
 type scanner struct {
 	r     io.Reader
 	buf   []byte
-	pos   int // next unread byte
-	end   int // end of valid data
+	pos   int   // next unread byte
+	end   int   // end of valid data
+	base  int64 // input offset of buf[0]
 	eof   bool
 	delim byte
 
@@ -66,13 +70,18 @@ type scanner struct {
 	skipLF      bool  // the last record ended with \r at the end of the buffer
 	noMultiline bool  // quoted fields may no longer span lines
 	capped      bool  // the buffer cannot grow: treat its end as the end of input for quotes
+	// reach is one past the furthest byte a quoted field that was re-read
+	// as unquoted text looked at (an index into buf): the only case where
+	// tokenizing a record reads bytes past the record's end.
+	reach int
 
 	// The current record.
 	fields    [][]byte
-	escFields []int // fields with doubled or stray quotes to undouble
-	hiFields  []int // fields that may hold bytes >= 0x80
-	recLine   int64 // physical line where the record starts
-	recStart  int   // raw bytes of the record: buf[recStart:recEnd]
+	escFields []int  // fields with doubled or stray quotes to undouble
+	hiFields  []int  // fields that may hold bytes >= 0x80
+	esc       []byte // the undoubled fields
+	recLine   int64  // physical line where the record starts
+	recStart  int    // raw bytes of the record: buf[recStart:recEnd]
 	recEnd    int
 	high      bool // the record holds a byte >= 0x80
 	valid     bool // the record is valid UTF-8 (else it is read as windows-1252)
@@ -109,6 +118,7 @@ func (s *scanner) fill() error {
 	}
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
+		s.base += int64(s.pos)
 		s.pos, s.end = 0, n
 	}
 	if len(s.buf)-s.end < readChunk {
@@ -141,30 +151,8 @@ func (s *scanner) fill() error {
 // it; on stTooLong, recLine is the line of the skipped record.
 func (s *scanner) next() (scanStatus, error) {
 	for {
-		if s.skipLF {
-			if s.pos == s.end && !s.eof {
-				if err := s.fill(); err != nil {
-					return stEOF, err
-				}
-				continue
-			}
-			if s.pos < s.end && s.buf[s.pos] == '\n' {
-				s.pos++
-			}
-			s.skipLF = false
-		}
-		if s.fastRecord() {
-			if s.recEnd-s.recStart > maxRecordBytes {
-				return stTooLong, nil
-			}
-			return stRecord, nil
-		}
-		st := s.scanRecord()
+		st := s.scan()
 		if st != stMore {
-			s.capped = false
-			if st == stRecord && s.recEnd-s.recStart > maxRecordBytes {
-				return stTooLong, nil
-			}
 			return st, nil
 		}
 		if s.capped {
@@ -176,6 +164,34 @@ func (s *scanner) next() (scanStatus, error) {
 			return stEOF, err
 		}
 	}
+}
+
+// scan is next without reading: it returns stMore, having consumed
+// nothing, when the buffered input does not hold the whole next record.
+func (s *scanner) scan() scanStatus {
+	if s.skipLF {
+		if s.pos == s.end && !s.eof {
+			return stMore
+		}
+		if s.pos < s.end && s.buf[s.pos] == '\n' {
+			s.pos++
+		}
+		s.skipLF = false
+	}
+	if s.fastRecord() {
+		if s.recEnd-s.recStart > maxRecordBytes {
+			return stTooLong
+		}
+		return stRecord
+	}
+	st := s.scanRecord()
+	if st != stMore {
+		s.capped = false
+		if st == stRecord && s.recEnd-s.recStart > maxRecordBytes {
+			return stTooLong
+		}
+	}
+	return st
 }
 
 // skipLine discards input up to and including the next line end.
@@ -200,6 +216,7 @@ func (s *scanner) skipLine() error {
 				return nil
 			}
 		}
+		s.base += int64(s.end)
 		s.pos, s.end = 0, 0
 		if s.eof {
 			return nil
@@ -224,19 +241,25 @@ const (
 // lowest marked byte is exact, higher ones may be false positives.
 func zeroBytes(v uint64) uint64 { return (v - swarLo) &^ v & swarHi }
 
+// below returns the bytes of w (little-endian) before byte k, k < 8.
+func below(w uint64, k int) uint64 { return w & (1<<(8*k) - 1) }
+
 // scanUnquoted returns the end of an unquoted field starting at i, and
-// whether any of its bytes (or, harmlessly, a few after it) is >= 0x80.
+// whether any of its bytes is >= 0x80. Only the field's own bytes count:
+// whether a record is UTF-8 must not depend on where the buffer ends.
 func (s *scanner) scanUnquoted(buf []byte, i int) (int, bool) {
 	n := len(buf)
 	dm := uint64(s.delim) * swarLo
 	var acc uint64
 	for i+8 <= n {
 		w := binary.LittleEndian.Uint64(buf[i:])
-		acc |= w
 		m := zeroBytes(w^dm) | zeroBytes(w^(swarLo*'\n')) | zeroBytes(w^(swarLo*'\r'))
 		if m != 0 {
-			return i + bits.TrailingZeros64(m)>>3, acc&swarHi != 0
+			k := bits.TrailingZeros64(m) >> 3
+			acc |= below(w, k)
+			return i + k, acc&swarHi != 0
 		}
+		acc |= w
 		i += 8
 	}
 	unq := &s.unq
@@ -272,19 +295,23 @@ func (s *scanner) fastRecord() bool {
 	delim := s.delim
 	dm := uint64(delim) * swarLo
 	fs := i
-	var acc uint64 // bytes of the current field, and harmlessly of its neighbours
+	// acc gathers the bytes of the current field in the words before the
+	// current one (and harmlessly those of the record's earlier fields);
+	// the current word counts only up to the field's end, so that no byte
+	// after the record's line end is ever taken for one of its own.
+	var acc uint64
 	for i+8 <= n {
 		w := binary.LittleEndian.Uint64(buf[i:])
-		acc |= w
 		m := exactZero(w^dm) | exactZero(w^(swarLo*'\n')) | exactZero(w^(swarLo*'\r'))
 		for m != 0 {
-			pos := i + bits.TrailingZeros64(m)>>3
+			k := bits.TrailingZeros64(m) >> 3
+			pos := i + k
 			m &= m - 1
-			if acc&swarHi != 0 {
+			if (acc|below(w, k))&swarHi != 0 {
 				s.hiFields = append(s.hiFields, len(s.fields))
 			}
 			s.fields = append(s.fields, buf[fs:pos])
-			acc = w
+			acc = 0
 			c := buf[pos]
 			if c == delim {
 				fs = pos + 1
@@ -305,6 +332,7 @@ func (s *scanner) fastRecord() bool {
 			s.finish(pos, next, 0)
 			return true
 		}
+		acc |= w
 		i += 8
 	}
 	return false
@@ -348,6 +376,7 @@ func (s *scanner) scanRecord() scanStatus {
 					// Never closed: re-read as unquoted text.
 					s.noMultiline = true
 					raw = true
+					s.reach = max(s.reach, j+1)
 					break quoted
 				}
 				switch s.quo[buf[j]] {
@@ -379,6 +408,7 @@ func (s *scanner) scanRecord() scanStatus {
 				case clsLF, clsCR:
 					if lazy || s.noMultiline {
 						raw = true
+						s.reach = max(s.reach, j+1)
 						break quoted
 					}
 					if buf[j] == '\r' && j+1 < n && buf[j+1] == '\n' {
@@ -452,8 +482,8 @@ func (s *scanner) finish(end, next int, extraLines int64) {
 	s.recLine = s.line
 	s.line += 1 + extraLines
 	s.pos = next
-	for _, k := range s.escFields {
-		s.fields[k] = unescapeQuotes(s.fields[k])
+	if len(s.escFields) > 0 {
+		s.unescape()
 	}
 	s.high = len(s.hiFields) > 0
 	s.valid = true
@@ -465,18 +495,34 @@ func (s *scanner) finish(end, next int, extraLines int64) {
 	}
 }
 
-// unescapeQuotes undoubles "" in place and returns the shortened field.
-func unescapeQuotes(f []byte) []byte {
-	w := 0
+// unescape replaces the fields listed in escFields by their undoubled
+// copies in s.esc (never in place: the input stays as read).
+func (s *scanner) unescape() {
+	need := 0
+	for _, k := range s.escFields {
+		need += len(s.fields[k])
+	}
+	if cap(s.esc) < need {
+		s.esc = make([]byte, 0, max(need, 2*cap(s.esc)))
+	}
+	s.esc = s.esc[:0]
+	for _, k := range s.escFields {
+		start := len(s.esc)
+		s.esc = appendUnescaped(s.esc, s.fields[k])
+		s.fields[k] = s.esc[start:len(s.esc):len(s.esc)]
+	}
+}
+
+// appendUnescaped appends f with each "" undoubled.
+func appendUnescaped(dst, f []byte) []byte {
 	for r := 0; r < len(f); r++ {
 		c := f[r]
-		f[w] = c
-		w++
+		dst = append(dst, c)
 		if c == '"' && r+1 < len(f) && f[r+1] == '"' {
 			r++
 		}
 	}
-	return f[:w]
+	return dst
 }
 
 // errNoHeader is returned by peekHeaderLine when the input has no non-blank line.
