@@ -26,6 +26,10 @@ func (rw *rawWriter) abort(cause error) {
 	}
 }
 
+// rawEncoders is how many row groups of a raw file are encoded at once
+// (parquetfile.Options.Concurrency).
+const rawEncoders = 2
+
 // encoderQueue is how many batches may wait for the encoder: enough to keep
 // receiving while a row group is compressed, small enough to bound memory.
 const encoderQueue = 8
@@ -79,6 +83,7 @@ func (e *encoder) finish() (metastore.File, error) {
 	<-e.done
 	key := e.ow.key
 	if e.err != nil {
+		_ = e.pq.Close() // waits for row groups still being written
 		e.ow.Abort(e.err)
 		return metastore.File{}, fmt.Errorf("failed to write raw file %s: %w", key, e.err)
 	}
@@ -97,5 +102,6 @@ func (e *encoder) finish() (metastore.File, error) {
 func (e *encoder) abort(cause error) {
 	close(e.queue)
 	<-e.done
+	_ = e.pq.Close() // waits for row groups still being written
 	e.ow.Abort(cause)
 }

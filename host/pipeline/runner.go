@@ -828,6 +828,9 @@ func (r *runner) openRaw(ctx context.Context, rw *rawWriter) error {
 	}
 	enc, err := startEncoder(ctx, r.p.Store, key, rw.schema, parquetfile.Options{
 		RowGroupRows: r.p.RowGroupRows,
+		// Two row groups encode at once: the plugin's batches are handed
+		// over (each is decoded afresh), and memory stays bounded.
+		Concurrency: rawEncoders,
 		KeyValue: map[string]string{
 			"bedrot.source": r.req.Source, "bedrot.stream": rw.stream, "bedrot.run_id": r.runID,
 			"bedrot.plugin_version": r.inst.Plugin.Version,
