@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -236,12 +237,15 @@ func inProcess(input, out string) (measure, error) {
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	start := time.Now()
-	w, err := parquetfile.NewWriter(bw, distrokid.EarningsSchema, parquetfile.Options{})
+	// The same parallelism as the host and plugin: the parser's workers
+	// (one per core) and two row groups encoded at once. The parser reuses
+	// its batch, and a concurrent writer keeps it, so each is cloned.
+	w, err := parquetfile.NewWriter(bw, distrokid.EarningsSchema, parquetfile.Options{Concurrency: 2})
 	if err != nil {
 		return measure{}, err
 	}
 	_, err = distrokid.Parse(context.Background(), bufio.NewReaderSize(in, 1<<20), distrokid.ParseOptions{FileName: filepath.Base(input)},
-		func(b *sdk.RecordBatch) error { return w.Write(b) })
+		func(b *sdk.RecordBatch) error { return w.Write(cloneBatch(b)) })
 	if err != nil {
 		return measure{}, err
 	}
@@ -252,6 +256,19 @@ func inProcess(input, out string) (measure, error) {
 		return measure{}, err
 	}
 	return measure{name: "in-process parse + parquet-go write", wall: time.Since(start)}, nil
+}
+
+// cloneBatch returns a copy of b that shares no memory with it.
+func cloneBatch(b *sdk.RecordBatch) *sdk.RecordBatch {
+	c := *b
+	c.Columns = make([]sdk.Column, len(b.Columns))
+	for i, col := range b.Columns {
+		c.Columns[i] = sdk.Column{
+			Int64s: slices.Clone(col.Int64s), Int32s: slices.Clone(col.Int32s), Float64s: slices.Clone(col.Float64s),
+			Bools: slices.Clone(col.Bools), Bytes: slices.Clone(col.Bytes), Offsets: slices.Clone(col.Offsets), Null: slices.Clone(col.Null),
+		}
+	}
+	return &c
 }
 
 func bedrot(bin, input, lake string) (measure, error) {
