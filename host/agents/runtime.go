@@ -255,9 +255,12 @@ func (rt *Runtime) Run(ctx context.Context, req Request) (Result, error) {
 		}
 		return nil
 	})
+	overRun := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	elapsed := time.Since(began)
-	if errors.Is(runCtx.Err(), context.DeadlineExceeded) && grant.Limits.MaxRuntime > 0 {
+	// The plugin side may see the propagated deadline, and its answer
+	// arrive, before this side's timer fires: over its time is over it.
+	if grant.Limits.MaxRuntime > 0 && runErr != nil && (overRun || elapsed >= grant.Limits.MaxRuntime) {
 		runErr = fmt.Errorf("stopped after its max_runtime of %s: %w", grant.Limits.MaxRuntime, runErr)
 	}
 
