@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/snappy"
+	simdutf8 "github.com/segmentio/asm/utf8"
 )
 
 // DefaultRowGroupRows is the row-group size used when Options.RowGroupRows is zero.
@@ -398,7 +399,7 @@ func invalidUTF8(data []byte, offsets []uint32) int {
 	base, end := offsets[0], offsets[len(offsets)-1]
 	data = data[base:end]
 	ascii := isASCII(data)
-	if ascii || utf8.Valid(data) {
+	if ascii || simdutf8.Valid(data) {
 		prev := base
 		for i, o := range offsets[1:] {
 			if o < prev || o > end {

@@ -62,6 +62,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/segmentio/asm/utf8"
 )
 
 // tuning holds the sizes of the parallel parser; a zero field takes its
@@ -583,6 +585,7 @@ func (w *worker) parse(c *chunk) {
 	s, res := &w.sc, c.res
 	s.buf, s.pos, s.end, s.eof = c.data, 0, len(c.data), c.final
 	s.line, s.noMultiline, s.skipLF, s.capped = 0, c.noMulti, false, false
+	s.bufValid = utf8.Valid(c.data)
 	w.rec.t = tally{problems: res.t.problems[:0]}
 	res.b.reset()
 	b := &res.b

@@ -70,6 +70,12 @@ type scanner struct {
 	skipLF      bool  // the last record ended with \r at the end of the buffer
 	noMultiline bool  // quoted fields may no longer span lines
 	capped      bool  // the buffer cannot grow: treat its end as the end of input for quotes
+	// bufValid says that buf[:end] as a whole is valid UTF-8, so every
+	// record in it is: a field is cut out at ASCII bytes (delimiters,
+	// quotes, line ends), and cutting valid UTF-8 at an ASCII byte leaves
+	// valid UTF-8. A parallel worker sets it for its chunk, checked at
+	// SIMD speed in one call; records then need no check of their own.
+	bufValid bool
 	// reach is one past the furthest byte a quoted field that was re-read
 	// as unquoted text looked at (an index into buf): the only case where
 	// tokenizing a record reads bytes past the record's end.
@@ -116,6 +122,7 @@ func (s *scanner) fill() error {
 	if s.eof {
 		return nil
 	}
+	s.bufValid = false // new bytes are not checked as a whole
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
 		s.base += int64(s.pos)
@@ -487,6 +494,9 @@ func (s *scanner) finish(end, next int, extraLines int64) {
 	}
 	s.high = len(s.hiFields) > 0
 	s.valid = true
+	if s.bufValid {
+		return
+	}
 	for _, k := range s.hiFields {
 		if !utf8.Valid(s.fields[k]) {
 			s.valid = false
