@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -33,6 +34,10 @@ var Handshake = plugin.HandshakeConfig{
 // EnvCPUProfile, when the host sets it, names a file the plugin writes a
 // CPU profile of its whole life to (bedrot --cpuprofile passes it on).
 const EnvCPUProfile = "BEDROT_PLUGIN_CPUPROFILE"
+
+// EnvExecTrace, when the host sets it, names a file the plugin writes a Go
+// execution trace of its whole life to (bedrot --exectrace passes it on).
+const EnvExecTrace = "BEDROT_PLUGIN_EXECTRACE"
 
 // EnvLogLevel is the environment variable through which the host sets the
 // plugin's log level (trace, debug, info, warn, error).
@@ -113,6 +118,11 @@ func Serve(p Plugin) {
 	if path := os.Getenv(EnvCPUProfile); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	if path := os.Getenv(EnvExecTrace); path != "" {
+		if f, err := os.Create(path); err == nil && trace.Start(f) == nil {
+			defer func() { trace.Stop(); f.Close() }()
 		}
 	}
 	plugin.Serve(&plugin.ServeConfig{

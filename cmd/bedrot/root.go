@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -82,6 +83,7 @@ func exitUsageOrFailure(err error) int {
 type globals struct {
 	lake, configFile, output, logLevel, databaseURL string
 	cpuProfile                                      string
+	execTrace                                       string
 	timeout                                         time.Duration
 	cfg                                             config.Config
 	stdout, stderr                                  io.Writer
@@ -137,12 +139,24 @@ _file reads its value from that file (for secrets).
 					return err
 				}
 			}
+			if g.execTrace != "" {
+				f, err := os.Create(g.execTrace)
+				if err != nil {
+					return err
+				}
+				if err := trace.Start(f); err != nil {
+					return err
+				}
+			}
 			lake.Version = version
 			return g.load(cmd)
 		},
 		PersistentPostRun: func(cmd *cobra.Command, args []string) {
 			if g.cpuProfile != "" {
 				pprof.StopCPUProfile()
+			}
+			if g.execTrace != "" {
+				trace.Stop()
 			}
 		},
 	}
@@ -158,6 +172,8 @@ _file reads its value from that file (for secrets).
 	pf.DurationVar(&g.timeout, "timeout", 0, "stop a run (and its plugin) that takes longer than this, e.g. 30m (default: no limit)")
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of this command to the file, and of its plugins to FILE.plugin (for performance reports)")
 	_ = pf.MarkHidden("cpuprofile")
+	pf.StringVar(&g.execTrace, "exectrace", "", "write a Go execution trace of this command to the file, and of its plugins to FILE.plugin (go tool trace; for performance reports)")
+	_ = pf.MarkHidden("exectrace")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
 		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g),
 		newServeCmd(g), newTriggerCmd(g), newBackfillCmd(g), newPauseCmd(g), newResumeCmd(g), newJobsCmd(g), newAlertsCmd(g), newSLOCmd(g), newLineageCmd(g), newKnowledgeCmd(g), newAgentsCmd(g), newMCPCmd(g))
@@ -202,6 +218,9 @@ func (g *globals) open(ctx context.Context, create bool) (*lake.Lake, error) {
 	opts := lake.Options{Create: create, Logger: g.logger()}
 	if g.cpuProfile != "" {
 		opts.PluginEnv = append(opts.PluginEnv, sdk.EnvCPUProfile+"="+g.cpuProfile+".plugin")
+	}
+	if g.execTrace != "" {
+		opts.PluginEnv = append(opts.PluginEnv, sdk.EnvExecTrace+"="+g.execTrace+".plugin")
 	}
 	return lake.Open(ctx, g.cfg, opts)
 }
