@@ -55,6 +55,7 @@ type measure struct {
 // best runs f repeat times and keeps the fastest wall time and the highest
 // peak RSS of host and plugin. Before each run, the previous run's output is
 // removed and writeback settles.
+// Every run's wall time is printed as it ends, so a noisy machine shows.
 func best(repeat int, settle func(), clean string, f func() (measure, error)) (measure, error) {
 	var b measure
 	for i := range repeat {
@@ -63,6 +64,13 @@ func best(repeat int, settle func(), clean string, f func() (measure, error)) (m
 		m, err := f()
 		if err != nil {
 			return m, err
+		}
+		if i == 0 {
+			fmt.Printf("  %-44s", m.name)
+		}
+		fmt.Printf(" %6.2fs", m.wall.Seconds())
+		if i == repeat-1 {
+			fmt.Println()
 		}
 		if i == 0 || m.wall < b.wall {
 			b.wall = m.wall
@@ -105,6 +113,7 @@ func run(rows int, bin, dir string, repeat int) error {
 	if err != nil {
 		return fmt.Errorf("bedrot: %w", err)
 	}
+	fmt.Println()
 	fmt.Printf("%-44s %10s %12s %9s %12s %12s\n", "path", "wall", "rows/s", "MB/s", "peak RSS", "plugin RSS")
 	for _, m := range []measure{duck, inproc, ours} {
 		plugin := "-"
