@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 )
 
 // ProtocolVersion is the plugin protocol major version this SDK speaks.
@@ -114,6 +115,8 @@ func Serve(p Plugin) {
 		level = hclog.Info
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Name: p.Spec.Name, Level: level, Output: os.Stderr, JSONFormat: true})
+	// A plugin process serves nothing but its host, and no gRPC runs yet.
+	UseBufferPool()
 	go exitWithParent(os.Getppid(), logger)
 	if path := os.Getenv(EnvCPUProfile); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
@@ -150,6 +153,7 @@ func ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow),
 		grpc.WriteBufferSize(ioBuffer), grpc.ReadBufferSize(ioBuffer), grpc.MaxRecvMsgSize(maxMessage),
+		experimental.BufferPool(connPool),
 	}
 }
 
@@ -159,6 +163,7 @@ func DialOptions() []grpc.DialOption {
 		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(connWindow),
 		grpc.WithWriteBufferSize(ioBuffer), grpc.WithReadBufferSize(ioBuffer),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+		experimental.WithBufferPool(connPool),
 	}
 }
 

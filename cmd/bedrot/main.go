@@ -11,10 +11,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/bedrot-label/bedrot/sdk"
 	"github.com/hashicorp/go-plugin"
 )
 
 func main() {
+	// The host's only gRPC peers are its plugins.
+	sdk.UseBufferPool()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
