@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"net"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -51,15 +52,27 @@ func (s *sourceServer) Read(req *sourcev1.ReadRequest, stream grpc.ServerStreami
 	// for the host to drain it several times per batch, and each wait costs
 	// a scheduler round trip in both processes (measured: 15-25% of the
 	// wall time of a DistroKid ingest on 2 cores).
-	raiseSendBuffers(readSendBuffer)
+	raiseSendBuffers(bulkSendBuffer, "")
 	em := &streamEmitter{stream: stream, roots: req.LocalPayloadRoots}
 	err := s.src.Read(stream.Context(), ReadRequest{Config: Config(req.Config), Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots}, em)
 	return errorToStatus(err)
 }
 
-// readSendBuffer is the send buffer a plugin asks for on its connection to
-// the host while it serves Read: room for about two batches.
-const readSendBuffer = 4 << 20
+// bulkSendBuffer is the send buffer asked for on a connection that carries
+// record batches: room for about two.
+const bulkSendBuffer = 4 << 20
+
+// RaiseSendBuffer gives the host's connection to the plugin listening at
+// addr (a Unix socket, as go-plugin serves on Unix-like systems) a send
+// buffer that holds whole record batches, for the kinds the host streams
+// batches to (validators): see Read on the plugin side for why. Call it
+// once the connection is up; it does nothing for other addresses.
+func RaiseSendBuffer(addr net.Addr) {
+	if addr == nil || addr.Network() != "unix" {
+		return
+	}
+	raiseSendBuffers(bulkSendBuffer, addr.String())
+}
 
 // streamEmitter sends a Source's output over the Read stream.
 type streamEmitter struct {

@@ -3,4 +3,4 @@
 package sdk
 
 // raiseSendBuffers does nothing where the plugin's sockets cannot be listed.
-func raiseSendBuffers(int) {}
+func raiseSendBuffers(int, string) {}

@@ -37,7 +37,7 @@ func main() {
 	rows := flag.Int("rows", 5_000_000, "rows in the generated export")
 	bin := flag.String("bin", "bin", "folder with bedrot and bedrot-source-distrokid")
 	dir := flag.String("dir", "bench/out", "work folder (the export is cached here)")
-	repeat := flag.Int("repeat", 3, "runs of each path: the fastest wall time counts, and the highest peak RSS")
+	repeat := flag.Int("repeat", 5, "runs of each path: the fastest wall time counts, and the highest peak RSS")
 	flag.Parse()
 	if err := run(*rows, *bin, *dir, max(*repeat, 1)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -234,6 +234,11 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error)
 		client.Kill()
 		return nil, inst.Describe(fmt.Errorf("failed to describe itself: %w", err))
 	}
+	// The connection is up: let what the host streams to the plugin (batches
+	// to validate) fill whole messages into the socket.
+	if rc := client.ReattachConfig(); rc != nil {
+		sdk.RaiseSendBuffer(rc.Addr)
+	}
 	return inst, nil
 }
 
