@@ -179,9 +179,18 @@ const (
 
 var repairNames = [...]string{"sale_month", "date", "quantity_thousands", "decimal_comma"}
 
-// dateCache remembers the last date parsed in a column: exports hold long
-// runs of the same reporting date and sale month.
+// dateCache remembers the dates last parsed in a column, a few at once:
+// exports hold few distinct reporting dates and sale months, but their rows
+// interleave them (one store's months, then another's), so a single-value
+// cache misses on most rows. Entries are direct-mapped by the value's last
+// bytes, which is where dates of one export differ.
 type dateCache struct {
+	e [dateCacheSize]dateEntry
+}
+
+const dateCacheSize = 16
+
+type dateEntry struct {
 	raw  [16]byte
 	n    int
 	days int32
@@ -189,13 +198,21 @@ type dateCache struct {
 }
 
 func (c *dateCache) parse(f []byte, parse func([]byte) (int32, bool, valueErr)) (int32, bool, valueErr) {
-	if c.n > 0 && len(f) == c.n && string(f) == string(c.raw[:c.n]) {
-		return c.days, c.rep, errNone
+	h := len(f)
+	if h >= 2 {
+		h += int(f[h-1]) + 3*int(f[h-2])
+		if len(f) >= 4 {
+			h += 5 * int(f[len(f)-4])
+		}
+	}
+	ent := &c.e[h%dateCacheSize]
+	if ent.n > 0 && len(f) == ent.n && string(f) == string(ent.raw[:ent.n]) {
+		return ent.days, ent.rep, errNone
 	}
 	days, rep, e := parse(f)
-	if e == errNone && len(f) <= len(c.raw) {
-		c.n = copy(c.raw[:], f)
-		c.days, c.rep = days, rep
+	if e == errNone && len(f) <= len(ent.raw) {
+		ent.n = copy(ent.raw[:], f)
+		ent.days, ent.rep = days, rep
 	}
 	return days, rep, e
 }
