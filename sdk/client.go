@@ -61,7 +61,8 @@ func (c *SourceClient) Discover(ctx context.Context, cfg Config) ([]Stream, erro
 // finished) or another error (the source failed; classified as an *Error
 // where the plugin said so).
 func (c *SourceClient) Read(ctx context.Context, req ReadRequest) (*ReadStream, error) {
-	st, err := c.c.Read(ctx, &sourcev1.ReadRequest{Config: req.Config, Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots})
+	st, err := c.c.Read(ctx, &sourcev1.ReadRequest{Config: req.Config, Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots,
+		AcceptsConstantColumns: true})
 	if err != nil {
 		return nil, errorFromStatus(err)
 	}

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"unsafe"
@@ -132,9 +133,20 @@ func bytesToBools(b []byte) []bool {
 }
 
 func batchToProto(b *RecordBatch) *sourcev1.RecordBatch {
+	return batchToProtoCompact(b, false)
+}
+
+// batchToProtoCompact is batchToProto that, if constants is set, sends a
+// column whose rows all hold the same value (and nullness) as that value
+// once, marked constant. The message aliases the batch's buffers.
+func batchToProtoCompact(b *RecordBatch, constants bool) *sourcev1.RecordBatch {
 	cols := make([]*sourcev1.Column, len(b.Columns))
 	for i := range b.Columns {
 		c := &b.Columns[i]
+		if constants && b.NumRows > 1 && c.isConstant(b.NumRows) {
+			cols[i] = constantToProto(c)
+			continue
+		}
 		pc := &sourcev1.Column{
 			Int64S:   int64sToBytes(c.Int64s),
 			Int32S:   int32sToBytes(c.Int32s),
@@ -149,6 +161,162 @@ func batchToProto(b *RecordBatch) *sourcev1.RecordBatch {
 		cols[i] = pc
 	}
 	return &sourcev1.RecordBatch{Stream: b.Stream, PayloadId: b.PayloadID, NumRows: int64(b.NumRows), Columns: cols}
+}
+
+// isConstant reports whether the n rows of c (n > 1) all hold the first
+// row's value and nullness. Buffers that do not have n rows (an invalid
+// batch) are never constant: they travel as they are, for the receiver to
+// reject.
+func (c *Column) isConstant(n int) bool {
+	if c.Null != nil && (len(c.Null) != n || !allSame(c.Null)) {
+		return false
+	}
+	switch {
+	case c.Offsets != nil:
+		if len(c.Offsets) != n+1 || c.Int64s != nil || c.Int32s != nil || c.Float64s != nil || c.Bools != nil {
+			return false
+		}
+		lo, hi := c.Offsets[0], c.Offsets[1]
+		if hi < lo || int64(c.Offsets[n]) > int64(len(c.Bytes)) {
+			return false
+		}
+		w := hi - lo
+		for i := 1; i <= n; i++ {
+			if c.Offsets[i]-c.Offsets[i-1] != w {
+				return false
+			}
+		}
+		if int64(c.Offsets[n]-lo) != int64(w)*int64(n) {
+			return false // the offsets wrapped around
+		}
+		first := c.Bytes[lo:hi]
+		for i := 1; i < n; i++ {
+			o := c.Offsets[i]
+			if string(c.Bytes[o:o+w]) != string(first) {
+				return false
+			}
+		}
+		return true
+	case c.Int64s != nil:
+		return len(c.Int64s) == n && c.Int32s == nil && c.Float64s == nil && c.Bools == nil && allSame(c.Int64s)
+	case c.Int32s != nil:
+		return len(c.Int32s) == n && c.Float64s == nil && c.Bools == nil && allSame(c.Int32s)
+	case c.Float64s != nil:
+		// Compared bit for bit: NaN payloads and -0 stay what they were.
+		return len(c.Float64s) == n && c.Bools == nil &&
+			allSame(unsafe.Slice((*int64)(unsafe.Pointer(&c.Float64s[0])), n))
+	case c.Bools != nil:
+		return len(c.Bools) == n && allSame(c.Bools)
+	}
+	return false
+}
+
+func allSame[T comparable](v []T) bool {
+	for _, x := range v[1:] {
+		if x != v[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// constantToProto sends the first row of a constant column.
+func constantToProto(c *Column) *sourcev1.Column {
+	pc := &sourcev1.Column{Constant: true}
+	switch {
+	case c.Offsets != nil:
+		lo, hi := c.Offsets[0], c.Offsets[1]
+		pc.Bytes = c.Bytes[lo:hi]
+		pc.Offsets = uint32sToBytes([]uint32{0, hi - lo})
+	case c.Int64s != nil:
+		pc.Int64S = int64sToBytes(c.Int64s[:1])
+	case c.Int32s != nil:
+		pc.Int32S = int32sToBytes(c.Int32s[:1])
+	case c.Float64s != nil:
+		pc.Float64S = float64sToBytes(c.Float64s[:1])
+	case c.Bools != nil:
+		pc.Bools = boolsToBytes(c.Bools[:1])
+	}
+	if c.Null != nil {
+		pc.Nulls = boolsToBytes(c.Null[:1])
+	}
+	return pc
+}
+
+// Limits on what a constant column may expand to: a message is at most
+// maxMessage bytes, and a constant column must not let a few bytes of it
+// claim gigabytes of the receiver's memory.
+const (
+	maxConstantRows  = 1 << 20
+	maxConstantBytes = maxMessage
+)
+
+// expandConstant rebuilds the n rows of a constant column from the one the
+// message holds.
+func expandConstant(c *Column, n int) error {
+	if n < 0 || n > maxConstantRows {
+		return fmt.Errorf("constant column of %d rows (at most %d)", n, maxConstantRows)
+	}
+	one := func(have int) error {
+		if have != 1 {
+			return fmt.Errorf("constant column holds %d values, not 1", have)
+		}
+		return nil
+	}
+	switch {
+	case c.Offsets != nil:
+		if err := one(len(c.Offsets) - 1); err != nil {
+			return err
+		}
+		lo, hi := c.Offsets[0], c.Offsets[1]
+		if hi < lo || int(hi) > len(c.Bytes) {
+			return fmt.Errorf("constant string column has offsets %d..%d for %d bytes", lo, hi, len(c.Bytes))
+		}
+		w := int(hi - lo)
+		if int64(w)*int64(n) > maxConstantBytes {
+			return fmt.Errorf("constant string column of %d rows of %d bytes exceeds %d bytes", n, w, maxConstantBytes)
+		}
+		c.Bytes = bytes.Repeat(c.Bytes[lo:hi], n)
+		c.Offsets = make([]uint32, n+1)
+		for i := range c.Offsets {
+			c.Offsets[i] = uint32(i * w)
+		}
+	case c.Int64s != nil:
+		if err := one(len(c.Int64s)); err != nil {
+			return err
+		}
+		c.Int64s = repeat(c.Int64s[0], n)
+	case c.Int32s != nil:
+		if err := one(len(c.Int32s)); err != nil {
+			return err
+		}
+		c.Int32s = repeat(c.Int32s[0], n)
+	case c.Float64s != nil:
+		if err := one(len(c.Float64s)); err != nil {
+			return err
+		}
+		c.Float64s = repeat(c.Float64s[0], n)
+	case c.Bools != nil:
+		if err := one(len(c.Bools)); err != nil {
+			return err
+		}
+		c.Bools = repeat(c.Bools[0], n)
+	}
+	if c.Null != nil {
+		if err := one(len(c.Null)); err != nil {
+			return fmt.Errorf("nulls: %w", err)
+		}
+		c.Null = repeat(c.Null[0], n)
+	}
+	return nil
+}
+
+func repeat[T any](x T, n int) []T {
+	v := make([]T, n)
+	for i := range v {
+		v[i] = x
+	}
+	return v
 }
 
 // batchFromProto rebuilds a batch. The result aliases the message's buffers.
@@ -181,6 +349,11 @@ func batchFromProto(p *sourcev1.RecordBatch) (*RecordBatch, error) {
 		}
 		if len(pc.Nulls) > 0 {
 			c.Null = bytesToBools(pc.Nulls)
+		}
+		if pc.Constant {
+			if err := expandConstant(c, b.NumRows); err != nil {
+				return nil, fmt.Errorf("column %d: %w", i, err)
+			}
 		}
 	}
 	return b, nil

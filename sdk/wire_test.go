@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -82,7 +83,14 @@ func buildWireBatch(t *testing.T, rows []wireRow) *RecordBatch {
 // roundTrip sends b through the wire encoding and protobuf serialisation.
 func roundTrip(t *testing.T, b *RecordBatch) *RecordBatch {
 	t.Helper()
-	data, err := proto.Marshal(batchToProto(b))
+	return roundTripCompact(t, b, false)
+}
+
+// roundTripCompact is roundTrip with constant columns sent once if
+// constants is set, as to a host that accepts them.
+func roundTripCompact(t *testing.T, b *RecordBatch, constants bool) *RecordBatch {
+	t.Helper()
+	data, err := proto.Marshal(batchToProtoCompact(b, constants))
 	require.NoError(t, err)
 	var msg sourcev1.RecordBatch
 	require.NoError(t, proto.Unmarshal(data, &msg))
@@ -118,22 +126,93 @@ func TestWireRoundTrip(t *testing.T) {
 		"zero rows":     nil,
 		"one row":       wireRows[:1],
 		"empty strings": {{s: ""}, {s: ""}, {s: ""}},
+		"same rows":     {wireRows[1], wireRows[1], wireRows[1], wireRows[1]},
+		"same NaN rows": {wireRows[4], wireRows[4]},
 	}
 	for name, rows := range cases {
+		for _, constants := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/constants=%v", name, constants), func(t *testing.T) {
+				t.Parallel()
+				want := buildWireBatch(t, rows)
+				got := roundTripCompact(t, want, constants)
+				require.Empty(t, batchDiff(want, got))
+				require.NoError(t, got.Validate(wireSchema))
+				require.Equal(t, len(rows), got.NumRows)
+				for i, r := range rows {
+					require.Equal(t, r.null, got.Columns[0].IsNull(i), "row %d", i)
+					if !r.null {
+						require.Equal(t, r.s, got.Columns[0].String(i), "row %d", i)
+						require.Equal(t, math.Float64bits(r.f), math.Float64bits(got.Columns[2].Float64s[i]), "row %d", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestWireConstantColumns sends a batch whose constant columns (a file
+// name, an absent optional column, a fixed percentage) travel once, next to
+// columns that vary, and gets the same batch back.
+func TestWireConstantColumns(t *testing.T) {
+	t.Parallel()
+	const n = 1000
+	file := Column{Offsets: make([]uint32, n+1)}
+	varying := Column{Offsets: make([]uint32, n+1)}
+	absent := Column{Int64s: make([]int64, n), Null: make([]bool, n)}
+	pct := Column{Int64s: make([]int64, n)}
+	nearly := Column{Int64s: make([]int64, n)} // constant but for its last row
+	nullsDiffer := Column{Int32s: make([]int32, n), Null: make([]bool, n)}
+	for i := range n {
+		file.Bytes = append(file.Bytes, "DistroKid_1712345678901.tsv"...)
+		file.Offsets[i+1] = uint32(len(file.Bytes))
+		varying.Bytes = fmt.Appendf(varying.Bytes, "row %d", i)
+		varying.Offsets[i+1] = uint32(len(varying.Bytes))
+		absent.Null[i] = true
+		pct.Int64s[i] = 100
+		nullsDiffer.Null[i] = i%2 == 0
+	}
+	nearly.Int64s[n-1] = 1
+	want := &RecordBatch{Stream: "s", PayloadID: "p", NumRows: n, Columns: []Column{file, varying, absent, pct, nearly, nullsDiffer}}
+
+	msg := batchToProtoCompact(want, true)
+	constant := []bool{}
+	for _, c := range msg.Columns {
+		constant = append(constant, c.Constant)
+	}
+	require.Equal(t, []bool{true, false, true, true, false, false}, constant)
+	full, err := proto.Marshal(batchToProto(want))
+	require.NoError(t, err)
+	compact, err := proto.Marshal(msg)
+	require.NoError(t, err)
+	// 27+4 bytes of file name and offset, 8+1 of absent value and null
+	// flag, 8 of percentage per row, less the values sent once.
+	require.GreaterOrEqual(t, len(full)-len(compact), n*(27+4+8+1+8)-100)
+
+	require.Empty(t, batchDiff(want, roundTripCompact(t, want, true)))
+}
+
+func TestWireMalformedConstantColumns(t *testing.T) {
+	t.Parallel()
+	two := uint32sToBytes([]uint32{0, 1, 2})
+	cases := map[string]struct {
+		rows int64
+		col  *sourcev1.Column
+		msg  string
+	}{
+		"two values":    {3, &sourcev1.Column{Constant: true, Int64S: make([]byte, 16)}, "holds 2 values"},
+		"two strings":   {3, &sourcev1.Column{Constant: true, Bytes: []byte("ab"), Offsets: two}, "holds 2 values"},
+		"bad offsets":   {3, &sourcev1.Column{Constant: true, Bytes: []byte("a"), Offsets: uint32sToBytes([]uint32{0, 5})}, "offsets 0..5"},
+		"two nulls":     {3, &sourcev1.Column{Constant: true, Int64S: make([]byte, 8), Nulls: []byte{1, 1}}, "nulls"},
+		"too many rows": {maxConstantRows + 1, &sourcev1.Column{Constant: true, Int64S: make([]byte, 8)}, "rows (at most"},
+		"too many bytes": {maxConstantRows, &sourcev1.Column{Constant: true, Bytes: make([]byte, 1000), Offsets: uint32sToBytes([]uint32{0, 1000})},
+			"exceeds"},
+	}
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			want := buildWireBatch(t, rows)
-			got := roundTrip(t, want)
-			require.Empty(t, batchDiff(want, got))
-			require.NoError(t, got.Validate(wireSchema))
-			require.Equal(t, len(rows), got.NumRows)
-			for i, r := range rows {
-				require.Equal(t, r.null, got.Columns[0].IsNull(i), "row %d", i)
-				if !r.null {
-					require.Equal(t, r.s, got.Columns[0].String(i), "row %d", i)
-					require.Equal(t, math.Float64bits(r.f), math.Float64bits(got.Columns[2].Float64s[i]), "row %d", i)
-				}
-			}
+			_, err := batchFromProto(&sourcev1.RecordBatch{Stream: "s", NumRows: tc.rows, Columns: []*sourcev1.Column{tc.col}})
+			require.ErrorContains(t, err, "column 0")
+			require.ErrorContains(t, err, tc.msg)
 		})
 	}
 }

@@ -166,6 +166,7 @@ func TestIngestExportsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	var paths, sums []string
 	var rows int64
+	fileRows := map[string]int64{}
 	for i, o := range []exportgen.Options{
 		{Rows: 3000, Layout: exportgen.Current15, Quoted: true, Seed: 1},
 		{Rows: 2000, Layout: exportgen.Legacy13, Encoding: exportgen.Latin1, LineEnd: exportgen.CR, Seed: 2},
@@ -174,6 +175,7 @@ func TestIngestExportsEndToEnd(t *testing.T) {
 	} {
 		p, s := export(t, dir, fmt.Sprintf("DistroKid_%d.tsv", i), o)
 		paths, sums, rows = append(paths, p), append(sums, s.Earnings), rows+s.Rows
+		fileRows[filepath.Base(p)] = s.Rows
 	}
 	doc := c.json(append([]string{"ingest", "distrokid"}, paths...)...)
 	require.Equal(t, "succeeded", doc["status"])
@@ -195,6 +197,23 @@ func TestIngestExportsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"DECIMAL(18,12)", "DATE", "VARCHAR", "BIGINT", "VARCHAR", "DATE"}, []string{tEarn, tSale, tUPC, tQty, tSrc, tDate})
 	require.True(t, strings.HasPrefix(upc, "0"), "UPC leading zeros are kept: %s", upc)
+
+	// Every row names its file and line (the file name crosses the plugin
+	// boundary once per batch, as a constant column).
+	q, err := db.Query(fmt.Sprintf(`SELECT source_file, count(*), min(source_line), count(DISTINCT source_line)
+		FROM read_parquet('%s/raw/source=distrokid/**/*.parquet', hive_partitioning = true) GROUP BY ALL`, c.lake))
+	require.NoError(t, err)
+	gotFiles := map[string]int64{}
+	for q.Next() {
+		var name string
+		var n, minLine, lines int64
+		require.NoError(t, q.Scan(&name, &n, &minLine, &lines))
+		gotFiles[name] = n
+		require.Equal(t, n, lines, "%s: one row per line", name)
+		require.Equal(t, int64(2), minLine, "%s: the first data line follows the header", name)
+	}
+	require.NoError(t, q.Err())
+	require.Equal(t, fileRows, gotFiles)
 
 	// Landing keeps the exact bytes.
 	landing := doc["landing"].(string)

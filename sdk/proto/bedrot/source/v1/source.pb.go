@@ -545,8 +545,12 @@ type ReadRequest struct {
 	// payload's bytes travel in PayloadChunk messages. (Added in v1; older
 	// hosts leave it empty.)
 	LocalPayloadRoots []string `protobuf:"bytes,4,rep,name=local_payload_roots,json=localPayloadRoots,proto3" json:"local_payload_roots,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The host reads Column.constant: the plugin may send a column whose
+	// rows all hold one value as that value alone. (Added in v1; older hosts
+	// leave it false.)
+	AcceptsConstantColumns bool `protobuf:"varint,5,opt,name=accepts_constant_columns,json=acceptsConstantColumns,proto3" json:"accepts_constant_columns,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ReadRequest) Reset() {
@@ -607,6 +611,13 @@ func (x *ReadRequest) GetLocalPayloadRoots() []string {
 	return nil
 }
 
+func (x *ReadRequest) GetAcceptsConstantColumns() bool {
+	if x != nil {
+		return x.AcceptsConstantColumns
+	}
+	return false
+}
+
 // Column holds one field's values for every row of a batch. Fixed-width
 // values are packed little-endian arrays (8 bytes per int64/float64, 4 per
 // int32, 1 per bool) so that they move without per-value encoding.
@@ -621,7 +632,12 @@ type Column struct {
 	Bytes   []byte `protobuf:"bytes,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	Offsets []byte `protobuf:"bytes,6,opt,name=offsets,proto3" json:"offsets,omitempty"`
 	// one byte per row, 1 = null; empty means no nulls.
-	Nulls         []byte `protobuf:"bytes,7,opt,name=nulls,proto3" json:"nulls,omitempty"`
+	Nulls []byte `protobuf:"bytes,7,opt,name=nulls,proto3" json:"nulls,omitempty"`
+	// Every row holds the same value (a file name, an absent optional
+	// column): the buffers above hold it once, as a batch of one row would
+	// (one int64, two offsets, one null byte or none). Sent only to a host
+	// that set ReadRequest.accepts_constant_columns. (Added in v1.)
+	Constant      bool `protobuf:"varint,8,opt,name=constant,proto3" json:"constant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -703,6 +719,13 @@ func (x *Column) GetNulls() []byte {
 		return x.Nulls
 	}
 	return nil
+}
+
+func (x *Column) GetConstant() bool {
+	if x != nil {
+		return x.Constant
+	}
+	return false
 }
 
 // RecordBatch is a columnar slice of one stream's rows.
@@ -1547,19 +1570,20 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
 	"\x10DiscoverResponse\x122\n" +
-	"\astreams\x18\x01 \x03(\v2\x18.bedrot.source.v1.StreamR\astreams\"\xcf\x02\n" +
+	"\astreams\x18\x01 \x03(\v2\x18.bedrot.source.v1.StreamR\astreams\"\x89\x03\n" +
 	"\vReadRequest\x12A\n" +
 	"\x06config\x18\x01 \x03(\v2).bedrot.source.v1.ReadRequest.ConfigEntryR\x06config\x12\x18\n" +
 	"\astreams\x18\x02 \x03(\tR\astreams\x12>\n" +
 	"\x05state\x18\x03 \x03(\v2(.bedrot.source.v1.ReadRequest.StateEntryR\x05state\x12.\n" +
-	"\x13local_payload_roots\x18\x04 \x03(\tR\x11localPayloadRoots\x1a9\n" +
+	"\x13local_payload_roots\x18\x04 \x03(\tR\x11localPayloadRoots\x128\n" +
+	"\x18accepts_constant_columns\x18\x05 \x01(\bR\x16acceptsConstantColumns\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xb0\x01\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xcc\x01\n" +
 	"\x06Column\x12\x16\n" +
 	"\x06int64s\x18\x01 \x01(\fR\x06int64s\x12\x16\n" +
 	"\x06int32s\x18\x02 \x01(\fR\x06int32s\x12\x1a\n" +
@@ -1567,7 +1591,8 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\x05bools\x18\x04 \x01(\fR\x05bools\x12\x14\n" +
 	"\x05bytes\x18\x05 \x01(\fR\x05bytes\x12\x18\n" +
 	"\aoffsets\x18\x06 \x01(\fR\aoffsets\x12\x14\n" +
-	"\x05nulls\x18\a \x01(\fR\x05nulls\"\x93\x01\n" +
+	"\x05nulls\x18\a \x01(\fR\x05nulls\x12\x1a\n" +
+	"\bconstant\x18\b \x01(\bR\bconstant\"\x93\x01\n" +
 	"\vRecordBatch\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1d\n" +
 	"\n" +
