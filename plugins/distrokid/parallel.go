@@ -611,9 +611,13 @@ func (w *worker) parse(c *chunk) {
 }
 
 // appendRows appends rows [from, to) of src, a batch of the same stream,
-// adding lineBase to their source_line.
+// adding lineBase to their source_line. The columns finish writes are
+// skipped.
 func (b *batch) appendRows(src *batch, from, to int, lineBase int64) {
 	for i := range b.rb.Columns {
+		if i == ColSourceFile || (i == ColExtraColumns && !src.hasExtra) {
+			continue
+		}
 		d, s := &b.rb.Columns[i], &src.rb.Columns[i]
 		switch {
 		case s.Offsets != nil:

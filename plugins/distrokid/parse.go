@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/bedrot-label/bedrot/sdk"
@@ -682,7 +683,7 @@ func (r *recorder) record(sc *scanner, b *batch) bool {
 	if bad || r.t.hasProblems() || b == nil {
 		return false
 	}
-	b.add(rw, m.extraKeys, r.extraV, len(fields), m.name, line, !sc.valid)
+	b.add(rw, m.extraKeys, r.extraV, line, !sc.valid)
 	return true
 }
 
@@ -694,7 +695,7 @@ func (p *parser) flush() error {
 	if err := p.ctx.Err(); err != nil {
 		return err
 	}
-	rb := p.b.finish()
+	rb := p.b.finish(p.name)
 	if err := p.emit(rb); err != nil {
 		return fmt.Errorf("failed to emit a batch of %s: %w", p.name, err)
 	}
@@ -703,7 +704,33 @@ func (p *parser) flush() error {
 	return nil
 }
 
-// batch accumulates rows column by column.
+// fillRepeat appends s n times to b, doubling what it has copied.
+func fillRepeat(b []byte, s string, n int) []byte {
+	total := len(s) * n
+	b = slices.Grow(b, total)
+	start := len(b)
+	if total == 0 {
+		return b
+	}
+	b = append(b, s...)
+	for len(b)-start < total {
+		b = append(b, b[start:start+min(len(b)-start, total-(len(b)-start))]...)
+	}
+	return b
+}
+
+// fillOffsets appends the n+1 offsets of n values of width w each.
+func fillOffsets(o []uint32, w, n int) []uint32 {
+	o = slices.Grow(o, n+1)
+	for i := 0; i <= n; i++ {
+		o = append(o, uint32(i*w))
+	}
+	return o
+}
+
+// batch accumulates rows column by column. source_file, and extra_columns
+// when the file has no extra column, are left empty while rows are added:
+// finish writes them.
 type batch struct {
 	rb       sdk.RecordBatch
 	n        int
@@ -749,8 +776,24 @@ func (b *batch) reset() {
 	}
 }
 
-func (b *batch) finish() *sdk.RecordBatch {
+// finish completes the batch's rows with the columns that are the same in
+// every row (source_file, and extra_columns when the file has no extra
+// column): rows are added without them, and they are written here in bulk.
+func (b *batch) finish(name string) *sdk.RecordBatch {
 	b.rb.NumRows = b.n
+	sf := &b.rb.Columns[ColSourceFile]
+	sf.Bytes = fillRepeat(sf.Bytes[:0], name, b.n)
+	sf.Offsets = fillOffsets(sf.Offsets[:0], len(name), b.n)
+	if !b.hasExtra {
+		ec := &b.rb.Columns[ColExtraColumns]
+		ec.Bytes = ec.Bytes[:0]
+		ec.Offsets = fillOffsets(ec.Offsets[:0], 0, b.n)
+		b.null[ColExtraColumns] = slices.Grow(b.null[ColExtraColumns][:0], b.n)[:b.n]
+		for i := range b.null[ColExtraColumns] {
+			b.null[ColExtraColumns][i] = true
+		}
+		b.hasNull[ColExtraColumns] = b.n > 0
+	}
 	for i := range b.rb.Columns {
 		if b.hasNull[i] {
 			b.rb.Columns[i].Null = b.null[i]
@@ -789,7 +832,7 @@ func (b *batch) nullableStr(col int, v []byte, latin bool) {
 	b.setNull(col, false)
 }
 
-func (b *batch) add(r *row, extraKeys, extraV [][]byte, nfields int, name string, line int64, latin bool) {
+func (b *batch) add(r *row, extraKeys, extraV [][]byte, line int64, latin bool) {
 	cols := b.rb.Columns
 	if r.dateInsertedNull {
 		cols[ColDateInserted].Int32s = append(cols[ColDateInserted].Int32s, 0)
@@ -837,13 +880,7 @@ func (b *batch) add(r *row, extraKeys, extraV [][]byte, nfields int, name string
 		ec.Bytes = append(ec.Bytes, '}')
 		ec.Offsets = append(ec.Offsets, uint32(len(ec.Bytes)))
 		b.setNull(ColExtraColumns, false)
-	} else {
-		ec.Offsets = append(ec.Offsets, uint32(len(ec.Bytes)))
-		b.setNull(ColExtraColumns, true)
 	}
-	sf := &cols[ColSourceFile]
-	sf.Bytes = append(sf.Bytes, name...)
-	sf.Offsets = append(sf.Offsets, uint32(len(sf.Bytes)))
 	cols[ColSourceLine].Int64s = append(cols[ColSourceLine].Int64s, line)
 	for i := range r.str {
 		r.str[i] = nil

@@ -81,3 +81,23 @@ func TestDateCacheKeepsInterleavedDates(t *testing.T) {
 		}
 	}
 }
+
+func TestFillRepeatAndOffsets(t *testing.T) {
+	for _, name := range []string{"", "a", "DistroKid_1712345678901.tsv"} {
+		for _, n := range []int{0, 1, 2, 3, 7, 4096, 4097} {
+			got := fillRepeat([]byte("keep"), name, n)
+			if want := "keep" + strings.Repeat(name, n); string(got) != want {
+				t.Fatalf("fillRepeat(%q, %d) = %q", name, n, got)
+			}
+			offs := fillOffsets([]uint32{9}, len(name), n)
+			if len(offs) != n+2 || offs[0] != 9 {
+				t.Fatalf("fillOffsets(%d, %d) = %v", len(name), n, offs)
+			}
+			for i, o := range offs[1:] {
+				if int(o) != i*len(name) {
+					t.Fatalf("fillOffsets(%d, %d)[%d] = %d", len(name), n, i+1, o)
+				}
+			}
+		}
+	}
+}
