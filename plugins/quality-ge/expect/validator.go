@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/bedrot-label/bedrot/plugins/quality-ge/suite"
 	"github.com/bedrot-label/bedrot/sdk"
@@ -129,10 +131,26 @@ func (v *Validator) Add(b *sdk.RecordBatch) error {
 	if err := b.Validate(v.schema); err != nil {
 		return fmt.Errorf("expect: batch does not match the schema: %w", err)
 	}
+	// Expectations keep state of their own and only read the batch, so they
+	// fold it in at once, one goroutine each, when there are cores to
+	// share: a uniqueness set and a regex check no longer wait for each
+	// other. Each sees the batches in order, so results do not change.
+	var evals []evaluator
 	for i := range v.exps {
 		if e := v.exps[i].eval; e != nil {
+			evals = append(evals, e)
+		}
+	}
+	if len(evals) < 2 || runtime.GOMAXPROCS(0) < 2 {
+		for _, e := range evals {
 			e.add(b, v.rows)
 		}
+	} else {
+		var wg sync.WaitGroup
+		for _, e := range evals {
+			wg.Go(func() { e.add(b, v.rows) })
+		}
+		wg.Wait()
 	}
 	v.rows += int64(b.NumRows)
 	return nil
