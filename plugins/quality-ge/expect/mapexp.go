@@ -474,8 +474,34 @@ func compileRegex(c *compileCtx) (evaluator, error) {
 			return true
 		}
 	}
-	e.bind = textTest(e.f, test)
+	e.bind = textTest(e.f, memoTest(test))
 	return e, nil
+}
+
+// Bounds of memoTest's memory: distinct values remembered, and the longest
+// value remembered.
+const (
+	memoMaxValues = 1 << 16
+	memoMaxLen    = 256
+)
+
+// memoTest remembers test's outcome per distinct value, for up to
+// memoMaxValues values: a column of ISRCs, stores or countries repeats a few
+// thousand values across millions of rows, and a map lookup costs a tenth of
+// a regex match. test must depend on the value alone. Not safe for
+// concurrent use (an evaluator folds in one batch at a time).
+func memoTest(test func(s []byte) bool) func(s []byte) bool {
+	memo := make(map[string]bool)
+	return func(s []byte) bool {
+		if r, ok := memo[string(s)]; ok {
+			return r
+		}
+		r := test(s)
+		if len(memo) < memoMaxValues && len(s) <= memoMaxLen {
+			memo[string(s)] = r
+		}
+		return r
+	}
 }
 
 // textTest applies a test to a column's text: string values as they are,

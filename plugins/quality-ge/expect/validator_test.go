@@ -457,3 +457,32 @@ func TestDateutilAndStrptime(t *testing.T) {
 }
 
 func percent(a, b int) float64 { return float64(a) / float64(b) * 100 }
+
+func TestMemoTestRemembersAndStaysBounded(t *testing.T) {
+	calls := 0
+	test := func(s []byte) bool { calls++; return len(s)%2 == 0 }
+	m := memoTest(test)
+	for range 3 {
+		for _, v := range []string{"", "a", "ab", "abc"} {
+			if got, want := m([]byte(v)), len(v)%2 == 0; got != want {
+				t.Fatalf("memoTest(%q) = %v, want %v", v, got, want)
+			}
+		}
+	}
+	if calls != 4 {
+		t.Fatalf("test ran %d times for 4 distinct values", calls)
+	}
+	// Past the bound, values are tested every time, and still right.
+	for i := range memoMaxValues + 10 {
+		m(fmt.Appendf(nil, "v%d", i))
+	}
+	calls = 0
+	for range 2 {
+		if got, want := m([]byte("beyond the bound")), len("beyond the bound")%2 == 0; got != want {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("a value seen after the memo filled was remembered (%d calls for 2 lookups)", calls)
+	}
+}
