@@ -11,27 +11,31 @@ import (
 	"testing"
 )
 
+// socketPair returns one end of a new Unix socket pair of the given type,
+// both ends closed when the test ends.
+func socketPair(t *testing.T, typ int) int {
+	t.Helper()
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, typ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(pair[0]); syscall.Close(pair[1]) })
+	return pair[0]
+}
+
+// sendBuffer is the socket's SO_SNDBUF.
+func sendBuffer(t *testing.T, fd int) int {
+	t.Helper()
+	v, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func TestRaiseSendBuffersRaisesUnixStreamSockets(t *testing.T) {
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(pair[0])
-	defer syscall.Close(pair[1])
-	dgram, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(dgram[0])
-	defer syscall.Close(dgram[1])
-	sndbuf := func(fd int) int {
-		v, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	before, beforeDgram := sndbuf(pair[0]), sndbuf(dgram[0])
+	stream, dgram := socketPair(t, syscall.SOCK_STREAM), socketPair(t, syscall.SOCK_DGRAM)
+	before, beforeDgram := sendBuffer(t, stream), sendBuffer(t, dgram)
 
 	const want = 1 << 20
 	raiseSendBuffers(want, "")
@@ -44,10 +48,10 @@ func TestRaiseSendBuffersRaisesUnixStreamSockets(t *testing.T) {
 			limit = m
 		}
 	}
-	if got := sndbuf(pair[0]); got < 2*limit {
+	if got := sendBuffer(t, stream); got < 2*limit {
 		t.Errorf("stream socket send buffer = %d after asking for %d (was %d, wmem_max allows %d)", got, want, before, limit)
 	}
-	if got := sndbuf(dgram[0]); got != beforeDgram {
+	if got := sendBuffer(t, dgram); got != beforeDgram {
 		t.Errorf("datagram socket send buffer changed from %d to %d; only stream sockets carry the Read stream", beforeDgram, got)
 	}
 }
@@ -73,37 +77,25 @@ func TestRaiseSendBufferOnlyTouchesThePluginConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	other, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(other[0])
-	defer syscall.Close(other[1])
-	sndbuf := func(fd int) int {
-		v, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	other := socketPair(t, syscall.SOCK_STREAM)
 	raw, err := conn.(*net.UnixConn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
 	connBuf := func() (v int) {
-		if err := raw.Control(func(fd uintptr) { v = sndbuf(int(fd)) }); err != nil {
+		if err := raw.Control(func(fd uintptr) { v = sendBuffer(t, int(fd)) }); err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
-	before, otherBefore := connBuf(), sndbuf(other[0])
+	before, otherBefore := connBuf(), sendBuffer(t, other)
 
 	RaiseSendBuffer(l.Addr())
 
 	if got := connBuf(); got <= before {
 		t.Errorf("the connection to %s kept its send buffer of %d", path, got)
 	}
-	if got := sndbuf(other[0]); got != otherBefore {
+	if got := sendBuffer(t, other); got != otherBefore {
 		t.Errorf("a socket connected elsewhere changed its send buffer from %d to %d", otherBefore, got)
 	}
 }

@@ -257,16 +257,11 @@ func expandConstant(c *Column, n int) error {
 	if n < 0 || n > maxConstantRows {
 		return fmt.Errorf("constant column of %d rows (at most %d)", n, maxConstantRows)
 	}
-	one := func(have int) error {
-		if have != 1 {
-			return fmt.Errorf("constant column holds %d values, not 1", have)
-		}
-		return nil
-	}
+	var err error
 	switch {
 	case c.Offsets != nil:
-		if err := one(len(c.Offsets) - 1); err != nil {
-			return err
+		if have := len(c.Offsets) - 1; have != 1 {
+			return errNotOneValue(have)
 		}
 		lo, hi := c.Offsets[0], c.Offsets[1]
 		if hi < lo || int(hi) > len(c.Bytes) {
@@ -282,41 +277,39 @@ func expandConstant(c *Column, n int) error {
 			c.Offsets[i] = uint32(i * w)
 		}
 	case c.Int64s != nil:
-		if err := one(len(c.Int64s)); err != nil {
-			return err
-		}
-		c.Int64s = repeat(c.Int64s[0], n)
+		c.Int64s, err = expandOne(c.Int64s, n)
 	case c.Int32s != nil:
-		if err := one(len(c.Int32s)); err != nil {
-			return err
-		}
-		c.Int32s = repeat(c.Int32s[0], n)
+		c.Int32s, err = expandOne(c.Int32s, n)
 	case c.Float64s != nil:
-		if err := one(len(c.Float64s)); err != nil {
-			return err
-		}
-		c.Float64s = repeat(c.Float64s[0], n)
+		c.Float64s, err = expandOne(c.Float64s, n)
 	case c.Bools != nil:
-		if err := one(len(c.Bools)); err != nil {
-			return err
-		}
-		c.Bools = repeat(c.Bools[0], n)
+		c.Bools, err = expandOne(c.Bools, n)
+	}
+	if err != nil {
+		return err
 	}
 	if c.Null != nil {
-		if err := one(len(c.Null)); err != nil {
+		if c.Null, err = expandOne(c.Null, n); err != nil {
 			return fmt.Errorf("nulls: %w", err)
 		}
-		c.Null = repeat(c.Null[0], n)
 	}
 	return nil
 }
 
-func repeat[T any](x T, n int) []T {
-	v := make([]T, n)
-	for i := range v {
-		v[i] = x
+func errNotOneValue(have int) error {
+	return fmt.Errorf("constant column holds %d values, not 1", have)
+}
+
+// expandOne returns n copies of v's only value.
+func expandOne[T any](v []T, n int) ([]T, error) {
+	if len(v) != 1 {
+		return nil, errNotOneValue(len(v))
 	}
-	return v
+	out := make([]T, n)
+	for i := range out {
+		out[i] = v[0]
+	}
+	return out, nil
 }
 
 // batchFromProto rebuilds a batch. The result aliases the message's buffers.

@@ -60,13 +60,21 @@ func selfCPU() time.Duration {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
+	return rusageCPU(&ru)
+}
+
+// rusageCPU is the user + system time of a resource usage.
+func rusageCPU(ru *syscall.Rusage) time.Duration {
+	if ru == nil {
+		return 0
+	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // best runs f repeat times and keeps the fastest wall time and the highest
 // peak RSS of host and plugin. Before each run, the previous run's output is
-// removed and writeback settles.
-// Every run's wall time is printed as it ends, so a noisy machine shows.
+// removed and writeback settles. Every run's wall time is printed as it
+// ends, so a noisy machine shows.
 func best(repeat int, settle func(), clean string, f func() (measure, error)) (measure, error) {
 	var b measure
 	for i := range repeat {
@@ -345,9 +353,5 @@ func bedrot(bin, input, lake string) (measure, error) {
 	}
 	// The host's usage includes its plugin's: the host waits for it.
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var cpu time.Duration
-	if ru != nil {
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, cpu: cpu, rss: rss, plugin: res.Plugin}, nil
+	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, cpu: rusageCPU(ru), rss: rss, plugin: res.Plugin}, nil
 }

@@ -45,6 +45,7 @@ type Validator struct {
 	schema sdk.Schema
 	opts   Options
 	exps   []compiled
+	evals  []evaluator // the exps that compiled, in order
 	rows   int64
 }
 
@@ -118,6 +119,9 @@ func New(s *suite.Suite, schema sdk.Schema, opts Options) (*Validator, error) {
 			c.err = err
 		}
 		v.exps = append(v.exps, c)
+		if c.eval != nil {
+			v.evals = append(v.evals, c.eval)
+		}
 	}
 	return v, nil
 }
@@ -135,12 +139,7 @@ func (v *Validator) Add(b *sdk.RecordBatch) error {
 	// fold it in at once, one goroutine each, when there are cores to
 	// share: a uniqueness set and a regex check no longer wait for each
 	// other. Each sees the batches in order, so results do not change.
-	var evals []evaluator
-	for i := range v.exps {
-		if e := v.exps[i].eval; e != nil {
-			evals = append(evals, e)
-		}
-	}
+	evals := v.evals
 	if len(evals) < 2 || runtime.GOMAXPROCS(0) < 2 {
 		for _, e := range evals {
 			e.add(b, v.rows)
