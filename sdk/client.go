@@ -2,7 +2,11 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"net"
+	"time"
 
 	pluginv1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/plugin/v1"
 	sourcev1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/source/v1"
@@ -36,6 +40,9 @@ func (c *InfoClient) GetInfo(ctx context.Context) (Info, error) {
 // SourceClient calls a source plugin.
 type SourceClient struct {
 	c sourcev1.SourceServiceClient
+	// channel holds the host's end of the plugin's batch channel until a
+	// Read takes it.
+	channel *channelSlot
 }
 
 // Check asks the source to verify its configuration.
@@ -61,17 +68,54 @@ func (c *SourceClient) Discover(ctx context.Context, cfg Config) ([]Stream, erro
 // finished) or another error (the source failed; classified as an *Error
 // where the plugin said so).
 func (c *SourceClient) Read(ctx context.Context, req ReadRequest) (*ReadStream, error) {
+	ch := c.channel.take()
 	st, err := c.c.Read(ctx, &sourcev1.ReadRequest{Config: req.Config, Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots,
-		AcceptsConstantColumns: true})
+		AcceptsConstantColumns: true, BatchChannel: ch != nil})
 	if err != nil {
+		if ch != nil {
+			ch.Close()
+		}
 		return nil, errorFromStatus(err)
 	}
-	return &ReadStream{s: st}, nil
+	return newReadStream(ctx, st, ch), nil
+}
+
+func newReadStream(ctx context.Context, st grpc.ServerStreamingClient[sourcev1.ReadResponse], ch net.Conn) *ReadStream {
+	rs := &ReadStream{s: st, ctx: ctx, ch: ch, offered: ch != nil}
+	if ch != nil {
+		// A cancelled Read unblocks a frame being read.
+		rs.stop = context.AfterFunc(ctx, func() { _ = ch.SetReadDeadline(time.Unix(1, 0)) })
+	}
+	return rs
 }
 
 // ReadStream is the host's end of a Read.
 type ReadStream struct {
-	s grpc.ServerStreamingClient[sourcev1.ReadResponse]
+	s   grpc.ServerStreamingClient[sourcev1.ReadResponse]
+	ctx context.Context
+	// ch is the batch channel this Read offered (nil: none); stop undoes
+	// its cancellation hook.
+	ch   net.Conn
+	stop func() bool
+	// offered: this Read offered a batch channel; onChannel counts the
+	// batches that came on it.
+	offered   bool
+	onChannel int64
+}
+
+// BatchChannel reports whether this Read offered the plugin a batch channel,
+// and how many of the batches received so far came on it.
+func (r *ReadStream) BatchChannel() (offered bool, batches int64) {
+	return r.offered, r.onChannel
+}
+
+// closeChannel closes the batch channel when the Read has ended.
+func (r *ReadStream) closeChannel() {
+	if r.ch != nil {
+		r.stop()
+		r.ch.Close()
+		r.ch = nil
+	}
 }
 
 // ReadMessage is one message of a Read; exactly one field is set.
@@ -137,6 +181,7 @@ type ProgressMessage struct {
 func (r *ReadStream) Recv() (ReadMessage, error) {
 	m, err := r.s.Recv()
 	if err != nil {
+		r.closeChannel()
 		return ReadMessage{}, errorFromStatus(err)
 	}
 	switch v := m.Message.(type) {
@@ -149,7 +194,7 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 	case *sourcev1.ReadResponse_PayloadEnd:
 		return ReadMessage{PayloadEnd: &PayloadEnd{ID: v.PayloadEnd.Id, Records: v.PayloadEnd.Records, Problems: problemsFromProto(v.PayloadEnd.Problems)}}, nil
 	case *sourcev1.ReadResponse_Batch:
-		b, err := batchFromProto(v.Batch)
+		b, err := r.batch(v.Batch)
 		if err != nil {
 			return ReadMessage{}, fmt.Errorf("plugin sent a malformed batch: %w", err)
 		}
@@ -164,4 +209,32 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 		return ReadMessage{Progress: &ProgressMessage{Done: v.Progress.Done, Total: v.Progress.Total, Unit: v.Progress.Unit}}, nil
 	}
 	return ReadMessage{}, fmt.Errorf("plugin sent an unknown message type %T (newer protocol?)", m.Message)
+}
+
+// batch rebuilds a batch sent inline or, for a batch that announced its
+// frame, read from the batch channel. A frame that cannot be read whole
+// leaves the channel out of step: it is closed, and the Read fails.
+func (r *ReadStream) batch(p *sourcev1.RecordBatch) (*RecordBatch, error) {
+	if p.ChannelBytes == 0 {
+		return batchFromProto(p)
+	}
+	if r.ch == nil {
+		return nil, errors.New("it announced a frame on the batch channel, which this Read did not offer")
+	}
+	if len(p.Columns) > 0 {
+		return nil, errors.New("it sent columns both inline and on the batch channel")
+	}
+	if p.NumRows < 0 || p.NumRows > math.MaxInt32 {
+		return nil, fmt.Errorf("batch of %d rows", p.NumRows)
+	}
+	cols, err := readFrame(r.ch, p.ChannelBytes, int(p.NumRows))
+	if err != nil {
+		r.closeChannel()
+		if cause := context.Cause(r.ctx); cause != nil {
+			return nil, fmt.Errorf("%w (%w)", err, cause)
+		}
+		return nil, err
+	}
+	r.onChannel++
+	return &RecordBatch{Stream: p.Stream, PayloadID: p.PayloadId, NumRows: int(p.NumRows), Columns: cols}, nil
 }

@@ -25,6 +25,9 @@ const payloadChunkSize = 1 << 20
 type sourceServer struct {
 	sourcev1.UnimplementedSourceServiceServer
 	src Source
+	// channel holds the batch channel the host passed, until a Read takes
+	// it.
+	channel *channelSlot
 }
 
 func (s *sourceServer) Check(ctx context.Context, req *sourcev1.CheckRequest) (*sourcev1.CheckResponse, error) {
@@ -54,6 +57,13 @@ func (s *sourceServer) Read(req *sourcev1.ReadRequest, stream grpc.ServerStreami
 	// wall time of a DistroKid ingest on 2 cores).
 	raiseSendBuffers(bulkSendBuffer, "")
 	em := &streamEmitter{stream: stream, roots: req.LocalPayloadRoots, constants: req.AcceptsConstantColumns}
+	if req.BatchChannel {
+		if conn := s.channel.take(); conn != nil {
+			var closeChannel func()
+			em.channel, closeChannel = openChannel(stream.Context(), conn)
+			defer closeChannel()
+		}
+	}
 	err := s.src.Read(stream.Context(), ReadRequest{Config: Config(req.Config), Streams: req.Streams, State: req.State, LocalPayloadRoots: req.LocalPayloadRoots}, em)
 	return errorToStatus(err)
 }
@@ -84,6 +94,8 @@ type streamEmitter struct {
 	// accepts_constant_columns), so a column whose rows all hold one value
 	// travels as that value.
 	constants bool
+	// channel, when the host offered one, carries the batches' columns.
+	channel *channelWriter
 }
 
 func (e *streamEmitter) send(m *sourcev1.ReadResponse) error {
@@ -122,7 +134,26 @@ func (e *streamEmitter) begin(name, mediaType, localPath string) (Payload, error
 }
 
 func (e *streamEmitter) Batch(b *RecordBatch) error {
-	return e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Batch{Batch: batchToProtoCompact(b, e.constants)}})
+	if e.channel == nil {
+		return e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Batch{Batch: batchToProtoCompact(b, e.constants)}})
+	}
+	// The announcement and the frame go out together: the host reads the
+	// frame when it reaches the announcement, so frames stay in step with
+	// the messages around them.
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	frame, n, err := e.channel.enc.encode(b, e.constants)
+	if err != nil {
+		return err
+	}
+	if err := e.stream.Send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_Batch{Batch: &sourcev1.RecordBatch{
+		Stream: b.Stream, PayloadId: b.PayloadID, NumRows: int64(b.NumRows), ChannelBytes: n}}}); err != nil {
+		return fmt.Errorf("failed to send to host: %w", err)
+	}
+	if _, err := frame.WriteTo(e.channel.conn); err != nil {
+		return fmt.Errorf("failed to send a batch to the host on the batch channel: %w", err)
+	}
+	return nil
 }
 
 func (e *streamEmitter) Checkpoint(stream string, state []byte) error {
@@ -297,10 +328,11 @@ func (p *infoGRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *
 type sourceGRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	newSource func() Source
+	channel   *channelSlot // the batch channel the process inherited
 }
 
 func (p *sourceGRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	sourcev1.RegisterSourceServiceServer(s, &sourceServer{src: p.newSource()})
+	sourcev1.RegisterSourceServiceServer(s, &sourceServer{src: p.newSource(), channel: p.channel})
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,6 +174,38 @@ func connect(t *testing.T, newSource func() sdk.Source) (*sdk.SourceClient, *sdk
 	return src, info
 }
 
+// connectChannel is connect with a batch channel between the two ends, as
+// bedrot launches a source plugin.
+func connectChannel(t *testing.T, newSource func() sdk.Source) *sdk.SourceClient {
+	t.Helper()
+	host, pluginEnd, err := sdk.NewBatchChannel()
+	require.NoError(t, err)
+	conn, err := net.FileConn(pluginEnd)
+	pluginEnd.Close()
+	require.NoError(t, err)
+	t.Cleanup(func() { host.Close(); conn.Close() })
+	client, server := plugin.TestPluginGRPCConn(t, false, sdk.PluginSetsWithChannel(sdk.Plugin{Spec: testSpec, NewSource: newSource}, conn)[sdk.ProtocolVersion])
+	t.Cleanup(func() {
+		server.Stop()
+		_ = client.Close()
+	})
+	raw, err := client.Dispense(sdk.KindSource)
+	require.NoError(t, err)
+	src := raw.(*sdk.SourceClient)
+	src.SetBatchChannel(host)
+	return src
+}
+
+// transports are the two ways batches reach the host: inline in the gRPC
+// stream, and on a batch channel.
+var transports = map[string]func(*testing.T, func() sdk.Source) *sdk.SourceClient{
+	"inline": func(t *testing.T, newSource func() sdk.Source) *sdk.SourceClient {
+		src, _ := connect(t, newSource)
+		return src
+	},
+	"channel": connectChannel,
+}
+
 func newShim() sdk.Source { return shimSource{} }
 
 func TestGRPCInfo(t *testing.T) {
@@ -230,6 +263,7 @@ type received struct {
 	progress    []sdk.ProgressMessage
 	config      []map[string]string
 	order       []string
+	stream      *sdk.ReadStream
 }
 
 func readAll(t *testing.T, ctx context.Context, src *sdk.SourceClient, req sdk.ReadRequest) (*received, error) {
@@ -237,7 +271,7 @@ func readAll(t *testing.T, ctx context.Context, src *sdk.SourceClient, req sdk.R
 	rs, err := src.Read(ctx, req)
 	require.NoError(t, err)
 	got := &received{payloads: map[string]*bytes.Buffer{}, names: map[string]string{}, chunks: map[string][]int{},
-		closes: map[string]*sdk.PayloadClose{}, ends: map[string]*sdk.PayloadEnd{}}
+		closes: map[string]*sdk.PayloadClose{}, ends: map[string]*sdk.PayloadEnd{}, stream: rs}
 	for {
 		m, err := rs.Recv()
 		if errors.Is(err, io.EOF) {
@@ -286,7 +320,15 @@ func readAll(t *testing.T, ctx context.Context, src *sdk.SourceClient, req sdk.R
 
 func TestGRPCRead(t *testing.T) {
 	t.Parallel()
-	src, _ := connect(t, newShim)
+	for name, connect := range transports {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testGRPCRead(t, connect(t, newShim))
+		})
+	}
+}
+
+func testGRPCRead(t *testing.T, src *sdk.SourceClient) *sdk.ReadStream {
 	got, err := readAll(t, context.Background(), src, sdk.ReadRequest{
 		Config:  sdk.Config{"token": "t"},
 		Streams: []string{"plays", "other"},
@@ -353,6 +395,7 @@ func TestGRPCRead(t *testing.T) {
 	// Per payload: begin, chunks, close, batches, end, checkpoint, progress.
 	require.Equal(t, []string{"log", "begin", "close", "end", "checkpoint", "progress", "begin", "chunk", "close",
 		"batch", "batch", "end", "checkpoint", "progress"}, got.order[:14])
+	return got.stream
 }
 
 func TestGRPCReadConfigUpdate(t *testing.T) {
@@ -366,7 +409,15 @@ func TestGRPCReadConfigUpdate(t *testing.T) {
 
 func TestGRPCReadErrors(t *testing.T) {
 	t.Parallel()
-	src, _ := connect(t, newShim)
+	for name, connect := range transports {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testGRPCReadErrors(t, connect(t, newShim))
+		})
+	}
+}
+
+func testGRPCReadErrors(t *testing.T, src *sdk.SourceClient) {
 	ctx := context.Background()
 
 	got, err := readAll(t, ctx, src, sdk.ReadRequest{Config: sdk.Config{"mode": "ratelimited"}})
@@ -486,5 +537,84 @@ func TestWithinRoots(t *testing.T) {
 		"/data/inbox/..hidden.tsv": true,
 	} {
 		require.Equal(t, want, sdk.WithinRoots(path, roots), path)
+	}
+}
+
+// A host that offers a batch channel to a plugin without one (an older SDK)
+// gets its batches inline; a plugin with one whose host does not offer it
+// sends them inline too.
+func TestGRPCReadChannelOnOneSide(t *testing.T) {
+	t.Parallel()
+	t.Run("host only", func(t *testing.T) {
+		t.Parallel()
+		src, _ := connect(t, newShim)
+		host, pluginEnd, err := sdk.NewBatchChannel()
+		require.NoError(t, err)
+		pluginEnd.Close()
+		src.SetBatchChannel(host)
+		rs := testGRPCRead(t, src)
+		offered, onChannel := rs.BatchChannel()
+		require.True(t, offered)
+		require.Zero(t, onChannel, "a plugin without the channel sends its batches inline")
+		_, err = host.Read(make([]byte, 1))
+		require.ErrorIs(t, err, net.ErrClosed, "the Read's end closes the channel")
+	})
+	t.Run("plugin only", func(t *testing.T) {
+		t.Parallel()
+		src := connectChannel(t, newShim)
+		rs := testGRPCRead(t, src) // takes the channel
+		offered, onChannel := rs.BatchChannel()
+		require.True(t, offered)
+		require.EqualValues(t, 2*(len(payloadSizes)-1), onChannel, "every batch came on the channel")
+		rs = testGRPCRead(t, src) // offers none: the channel served one Read
+		offered, onChannel = rs.BatchChannel()
+		require.False(t, offered)
+		require.Zero(t, onChannel)
+	})
+}
+
+// floodSource sends batches until sending fails, then reports the error.
+type floodSource struct {
+	sdk.UnimplementedSource
+	done chan error
+}
+
+func (s floodSource) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
+	bb := sdk.NewBatchBuilder("plays", testStream.Schema)
+	for {
+		bb.Reset("plays", "")
+		for r := range 4096 {
+			bb.AppendString(0, fmt.Appendf(nil, "track %d", r))
+			bb.AppendInt64(1, int64(r))
+			bb.AppendInt32(2, int32(r))
+			bb.AppendInt64(3, int64(r))
+			bb.EndRow()
+		}
+		if err := out.Batch(bb.Batch()); err != nil {
+			s.done <- err
+			return err
+		}
+	}
+}
+
+// A host that cancels a Read and stops reading the channel does not leave
+// the plugin blocked writing to it.
+func TestGRPCReadChannelCancelUnblocksPlugin(t *testing.T) {
+	t.Parallel()
+	done := make(chan error, 1)
+	src := connectChannel(t, func() sdk.Source { return floodSource{done: done} })
+	ctx, cancel := context.WithCancel(context.Background())
+	rs, err := src.Read(ctx, sdk.ReadRequest{})
+	require.NoError(t, err)
+	m, err := rs.Recv()
+	require.NoError(t, err)
+	require.NotNil(t, m.Batch)
+	require.Equal(t, "track 4095", m.Batch.Columns[0].String(4095))
+	cancel()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the plugin is still blocked sending batches after the host cancelled the Read")
 	}
 }

@@ -77,7 +77,7 @@ func (p Plugin) Kinds() []string {
 func PluginSets(p Plugin) map[int]plugin.PluginSet {
 	set := plugin.PluginSet{
 		KindPlugin:    &infoGRPCPlugin{server: &infoServer{spec: p.Spec, kinds: p.Kinds()}},
-		KindSource:    &sourceGRPCPlugin{newSource: p.NewSource},
+		KindSource:    &sourceGRPCPlugin{newSource: p.NewSource, channel: &inherited},
 		KindValidator: &validatorGRPCPlugin{newValidator: p.NewValidator},
 		KindAgent:     &agentGRPCPlugin{newAgent: p.NewAgent},
 	}
@@ -117,6 +117,7 @@ func Serve(p Plugin) {
 	logger := hclog.New(&hclog.LoggerOptions{Name: p.Spec.Name, Level: level, Output: os.Stderr, JSONFormat: true})
 	// A plugin process serves nothing but its host, and no gRPC runs yet.
 	UseBufferPool()
+	inheritBatchChannel()
 	go exitWithParent(os.Getppid(), logger)
 	if path := os.Getenv(EnvCPUProfile); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {

@@ -143,22 +143,18 @@ func batchToProtoCompact(b *RecordBatch, constants bool) *sourcev1.RecordBatch {
 	cols := make([]*sourcev1.Column, len(b.Columns))
 	for i := range b.Columns {
 		c := &b.Columns[i]
-		if constants && b.NumRows > 1 && c.isConstant(b.NumRows) {
-			cols[i] = constantToProto(c)
-			continue
+		constant := constants && b.NumRows > 1 && c.isConstant(b.NumRows)
+		bufs := columnBuffers(c, constant)
+		cols[i] = &sourcev1.Column{
+			Int64S:   bufs[bufInt64s],
+			Int32S:   bufs[bufInt32s],
+			Float64S: bufs[bufFloat64s],
+			Bools:    bufs[bufBools],
+			Bytes:    bufs[bufBytes],
+			Offsets:  bufs[bufOffsets],
+			Nulls:    bufs[bufNulls],
+			Constant: constant,
 		}
-		pc := &sourcev1.Column{
-			Int64S:   int64sToBytes(c.Int64s),
-			Int32S:   int32sToBytes(c.Int32s),
-			Float64S: float64sToBytes(c.Float64s),
-			Bools:    boolsToBytes(c.Bools),
-			Bytes:    c.Bytes,
-			Offsets:  uint32sToBytes(c.Offsets),
-		}
-		if c.Null != nil {
-			pc.Nulls = boolsToBytes(c.Null)
-		}
-		cols[i] = pc
 	}
 	return &sourcev1.RecordBatch{Stream: b.Stream, PayloadId: b.PayloadID, NumRows: int64(b.NumRows), Columns: cols}
 }
@@ -218,29 +214,6 @@ func allSame[T comparable](v []T) bool {
 		}
 	}
 	return true
-}
-
-// constantToProto sends the first row of a constant column.
-func constantToProto(c *Column) *sourcev1.Column {
-	pc := &sourcev1.Column{Constant: true}
-	switch {
-	case c.Offsets != nil:
-		lo, hi := c.Offsets[0], c.Offsets[1]
-		pc.Bytes = c.Bytes[lo:hi]
-		pc.Offsets = uint32sToBytes([]uint32{0, hi - lo})
-	case c.Int64s != nil:
-		pc.Int64S = int64sToBytes(c.Int64s[:1])
-	case c.Int32s != nil:
-		pc.Int32S = int32sToBytes(c.Int32s[:1])
-	case c.Float64s != nil:
-		pc.Float64S = float64sToBytes(c.Float64s[:1])
-	case c.Bools != nil:
-		pc.Bools = boolsToBytes(c.Bools[:1])
-	}
-	if c.Null != nil {
-		pc.Nulls = boolsToBytes(c.Null[:1])
-	}
-	return pc
 }
 
 // Limits on what a constant column may expand to: a message is at most
@@ -316,37 +289,10 @@ func expandOne[T any](v []T, n int) ([]T, error) {
 func batchFromProto(p *sourcev1.RecordBatch) (*RecordBatch, error) {
 	b := &RecordBatch{Stream: p.Stream, PayloadID: p.PayloadId, NumRows: int(p.NumRows), Columns: make([]Column, len(p.Columns))}
 	for i, pc := range p.Columns {
-		c := &b.Columns[i]
 		var err error
-		if len(pc.Int64S) > 0 {
-			if c.Int64s, err = bytesToInt64s(pc.Int64S); err != nil {
-				return nil, fmt.Errorf("column %d: %w", i, err)
-			}
-		}
-		if len(pc.Int32S) > 0 {
-			if c.Int32s, err = bytesToInt32s(pc.Int32S); err != nil {
-				return nil, fmt.Errorf("column %d: %w", i, err)
-			}
-		}
-		if len(pc.Float64S) > 0 {
-			if c.Float64s, err = bytesToFloat64s(pc.Float64S); err != nil {
-				return nil, fmt.Errorf("column %d: %w", i, err)
-			}
-		}
-		c.Bools = bytesToBools(pc.Bools)
-		c.Bytes = pc.Bytes
-		if len(pc.Offsets) > 0 {
-			if c.Offsets, err = bytesToUint32s(pc.Offsets); err != nil {
-				return nil, fmt.Errorf("column %d: %w", i, err)
-			}
-		}
-		if len(pc.Nulls) > 0 {
-			c.Null = bytesToBools(pc.Nulls)
-		}
-		if pc.Constant {
-			if err := expandConstant(c, b.NumRows); err != nil {
-				return nil, fmt.Errorf("column %d: %w", i, err)
-			}
+		b.Columns[i], err = columnFromBuffers([numBuffers][]byte{pc.Int64S, pc.Int32S, pc.Float64S, pc.Bools, pc.Bytes, pc.Offsets, pc.Nulls}, pc.Constant, b.NumRows)
+		if err != nil {
+			return nil, fmt.Errorf("column %d: %w", i, err)
 		}
 	}
 	return b, nil

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +81,8 @@ type Instance struct {
 	cmd    *exec.Cmd
 	hwm    atomic.Int64 // peak RSS read from the live process before Kill
 	stderr *tailBuffer
+	// channel is the host's end of a source's batch channel (nil: none).
+	channel net.Conn
 	// Source is set when the plugin was launched as a source.
 	Source *sdk.SourceClient
 	// Validator is set when the plugin was launched as a validator.
@@ -106,6 +109,9 @@ func (i *Instance) Kill() {
 		}
 	}
 	i.client.Kill()
+	if i.channel != nil {
+		i.channel.Close()
+	}
 }
 
 // Exited reports whether the plugin process has exited.
@@ -182,8 +188,9 @@ func SHA256File(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// start launches the binary at path with its expected checksum.
-func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error) {
+// start launches the binary at path with its expected checksum. A source
+// gets a batch channel (sdk.NewBatchChannel) where the system has them.
+func (h *Host) start(ctx context.Context, p metastore.Plugin, kind string) (*Instance, error) {
 	sum, err := hex.DecodeString(p.SHA256)
 	if err != nil || len(sum) != sha256.Size {
 		return nil, fmt.Errorf("plugin %s/%s: recorded SHA-256 %q is not valid", p.Kind, p.Name, p.SHA256)
@@ -191,6 +198,16 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error)
 	cmd := exec.Command(p.Path)
 	cmd.Env = append([]string{sdk.EnvLogLevel + "=" + h.cfg.LogLevel}, h.cfg.Env...)
 	setDeathSignal(cmd)
+	var channel net.Conn
+	var pluginEnd *os.File
+	if kind == sdk.KindSource {
+		// Without one (not a Unix-like system), batches travel inline.
+		if host, end, err := sdk.NewBatchChannel(); err == nil {
+			channel, pluginEnd = host, end
+			cmd.ExtraFiles = []*os.File{pluginEnd}
+			cmd.Env = append(cmd.Env, sdk.EnvBatchChannel+"=3") // ExtraFiles[0] is fd 3
+		}
+	}
 	tail := &tailBuffer{max: 8 << 10}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
@@ -205,10 +222,13 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error)
 		Logger:           h.cfg.Logger.Named(p.Kind + "." + p.Name),
 		GRPCDialOptions:  sdk.DialOptions(),
 	})
-	inst := &Instance{Plugin: p, client: client, cmd: cmd, stderr: tail}
+	inst := &Instance{Plugin: p, client: client, cmd: cmd, stderr: tail, channel: channel}
 	rpc, err := client.Client()
+	if pluginEnd != nil {
+		pluginEnd.Close() // the plugin has its own copy now
+	}
 	if err != nil {
-		client.Kill()
+		inst.Kill()
 		switch {
 		case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
 			return nil, fmt.Errorf("plugin %s/%s at %s: %w; reinstall it with `bedrot plugin install`", p.Kind, p.Name, p.Path, ErrChecksumMismatch)
@@ -219,19 +239,19 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin) (*Instance, error)
 	}
 	raw, err := rpc.Dispense(sdk.KindPlugin)
 	if err != nil {
-		client.Kill()
+		inst.Kill()
 		return nil, inst.Describe(fmt.Errorf("failed to dispense: %w", err))
 	}
 	info, ok := raw.(*sdk.InfoClient)
 	if !ok {
-		client.Kill()
+		inst.Kill()
 		return nil, fmt.Errorf("plugin %s/%s: unexpected plugin type %T", p.Kind, p.Name, raw)
 	}
 	infoCtx, cancel := context.WithTimeout(ctx, h.cfg.StartTimeout)
 	defer cancel()
 	inst.Info, err = info.GetInfo(infoCtx)
 	if err != nil {
-		client.Kill()
+		inst.Kill()
 		return nil, inst.Describe(fmt.Errorf("failed to describe itself: %w", err))
 	}
 	// The connection is up: let what the host streams to the plugin (batches
@@ -255,7 +275,7 @@ func (h *Host) Launch(ctx context.Context, kind, name string) (*Instance, error)
 	if _, err := os.Stat(p.Path); err != nil {
 		return nil, fmt.Errorf("%w: plugin %s/%s is recorded but its binary is gone (%v); reinstall it with `bedrot plugin install`", ErrNotInstalled, kind, name, err)
 	}
-	inst, err := h.start(ctx, p)
+	inst, err := h.start(ctx, p, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +304,9 @@ func (i *Instance) dispense(kind string) error {
 	switch kind {
 	case sdk.KindSource:
 		i.Source, ok = raw.(*sdk.SourceClient)
+		if ok && i.channel != nil {
+			i.Source.SetBatchChannel(i.channel)
+		}
 	case sdk.KindValidator:
 		i.Validator, ok = raw.(*sdk.ValidatorClient)
 	case sdk.KindAgent:
@@ -361,7 +384,7 @@ func (h *Host) installOne(ctx context.Context, path string) (InstallResult, erro
 		return InstallResult{}, fmt.Errorf("failed to install %s: %w", path, err)
 	}
 	probe := metastore.Plugin{Kind: "unknown", Name: filepath.Base(abs), Path: abs, SHA256: sum}
-	inst, err := h.start(ctx, probe)
+	inst, err := h.start(ctx, probe, "")
 	if err != nil {
 		return InstallResult{}, fmt.Errorf("failed to install %s: %w", path, err)
 	}

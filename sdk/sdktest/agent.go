@@ -59,7 +59,7 @@ type AgentRun struct {
 // LaunchAgent starts an agent plugin binary as the host does.
 func LaunchAgent(t testing.TB, binary string) (*sdk.AgentClient, sdk.Info) {
 	t.Helper()
-	rpc, info := launch(t, binary)
+	rpc, info := launch(t, binary, nil)
 	return dispenseAgent(t, rpc), info
 }
 

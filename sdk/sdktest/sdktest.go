@@ -1,6 +1,7 @@
 // Package sdktest is the acceptance test a plugin author runs against their
 // own plugin binary: it launches the binary the way the host does (go-plugin,
-// gRPC, automatic mTLS, checksum-verified, empty environment) and checks
+// gRPC, automatic mTLS, checksum-verified, empty environment, a source's
+// batch channel) and checks
 // that it honours protocol v1: it describes itself, checks and discovers
 // with the given configuration, and its Read stream is well formed —
 // batches match their declared schemas and are real batches (not a message
@@ -61,7 +62,9 @@ type Driver struct {
 // client and info; the process is killed when the test ends.
 func Launch(t testing.TB, binary string) (*sdk.SourceClient, sdk.Info) {
 	t.Helper()
-	rpc, info := launch(t, binary)
+	// Not on a Unix-like system: no channel, batches travel inline.
+	channel, pluginEnd, _ := sdk.NewBatchChannel()
+	rpc, info := launch(t, binary, pluginEnd)
 	raw, err := rpc.Dispense(sdk.KindSource)
 	if err != nil {
 		t.Fatalf("plugin does not serve %q: %v", sdk.KindSource, err)
@@ -70,13 +73,17 @@ func Launch(t testing.TB, binary string) (*sdk.SourceClient, sdk.Info) {
 	if !ok {
 		t.Fatalf("unexpected %T for %q", raw, sdk.KindSource)
 	}
+	if channel != nil {
+		t.Cleanup(func() { channel.Close() })
+		src.SetBatchChannel(channel) // the first Read's batches use it
+	}
 	return src, info
 }
 
 // LaunchValidator starts a validator plugin binary as the host does.
 func LaunchValidator(t testing.TB, binary string) (*sdk.ValidatorClient, sdk.Info) {
 	t.Helper()
-	rpc, info := launch(t, binary)
+	rpc, info := launch(t, binary, nil)
 	raw, err := rpc.Dispense(sdk.KindValidator)
 	if err != nil {
 		t.Fatalf("plugin does not serve %q: %v", sdk.KindValidator, err)
@@ -88,7 +95,9 @@ func LaunchValidator(t testing.TB, binary string) (*sdk.ValidatorClient, sdk.Inf
 	return v, info
 }
 
-func launch(t testing.TB, binary string) (plugin.ClientProtocol, sdk.Info) {
+// launch starts the binary; a source is given pluginEnd, its end of a batch
+// channel, if not nil.
+func launch(t testing.TB, binary string, pluginEnd *os.File) (plugin.ClientProtocol, sdk.Info) {
 	t.Helper()
 	f, err := os.Open(binary)
 	if err != nil {
@@ -100,10 +109,16 @@ func launch(t testing.TB, binary string) (plugin.ClientProtocol, sdk.Info) {
 	if err != nil {
 		t.Fatalf("cannot hash plugin binary: %v", err)
 	}
+	cmd := exec.Command(binary)
+	if pluginEnd != nil {
+		cmd.ExtraFiles = []*os.File{pluginEnd}
+		cmd.Env = []string{sdk.EnvBatchChannel + "=3"}
+		defer pluginEnd.Close() // the plugin has its own copy once started
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.PluginSets(sdk.Plugin{}),
-		Cmd:              exec.Command(binary),
+		Cmd:              cmd,
 		SecureConfig:     &plugin.SecureConfig{Checksum: h.Sum(nil), Hash: sha256.New()},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -339,6 +354,9 @@ func readAll(t *testing.T, src *sdk.SourceClient, d Driver, cfg *readConfig, str
 		if !p.ended {
 			t.Errorf("payload %q was never ended", id)
 		}
+	}
+	if offered, onChannel := rs.BatchChannel(); offered && onChannel < batches {
+		t.Errorf("%d of %d batches came inline although the host offered a batch channel: serve the plugin with sdk.Serve, which takes the channel", batches-onChannel, batches)
 	}
 	if rows >= 1000 && rows/batches < 100 {
 		t.Errorf("%d rows came in %d batches (%d rows per batch); send batches of about 1k–8k rows, never a message per row", rows, batches, rows/batches)

@@ -549,8 +549,19 @@ type ReadRequest struct {
 	// rows all hold one value as that value alone. (Added in v1; older hosts
 	// leave it false.)
 	AcceptsConstantColumns bool `protobuf:"varint,5,opt,name=accepts_constant_columns,json=acceptsConstantColumns,proto3" json:"accepts_constant_columns,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// The host reads record batches from the batch channel: a Unix stream
+	// socket the host created and the plugin inherited, its file descriptor
+	// named by the environment variable BEDROT_BATCH_CHANNEL_FD. A batch's
+	// RecordBatch message then carries no columns but channel_bytes, and its
+	// columns are the next channel_bytes bytes of the channel, as one frame
+	// (layout: sdk/channel.go). The channel serves one Read per plugin
+	// process. Batches move there without TLS, HTTP/2 framing or protobuf
+	// copies; the channel is private to the two processes (a socketpair
+	// inherited at launch, reachable by nothing else). (Added in v1; older
+	// hosts leave it false, and a plugin may still send any batch inline.)
+	BatchChannel  bool `protobuf:"varint,6,opt,name=batch_channel,json=batchChannel,proto3" json:"batch_channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReadRequest) Reset() {
@@ -614,6 +625,13 @@ func (x *ReadRequest) GetLocalPayloadRoots() []string {
 func (x *ReadRequest) GetAcceptsConstantColumns() bool {
 	if x != nil {
 		return x.AcceptsConstantColumns
+	}
+	return false
+}
+
+func (x *ReadRequest) GetBatchChannel() bool {
+	if x != nil {
+		return x.BatchChannel
 	}
 	return false
 }
@@ -735,7 +753,10 @@ type RecordBatch struct {
 	PayloadId string                 `protobuf:"bytes,2,opt,name=payload_id,json=payloadId,proto3" json:"payload_id,omitempty"`
 	NumRows   int64                  `protobuf:"varint,3,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
 	// one per schema field, in schema order.
-	Columns       []*Column `protobuf:"bytes,4,rep,name=columns,proto3" json:"columns,omitempty"`
+	Columns []*Column `protobuf:"bytes,4,rep,name=columns,proto3" json:"columns,omitempty"`
+	// When set, columns is empty and the columns are the next channel_bytes
+	// bytes of the batch channel (ReadRequest.batch_channel). (Added in v1.)
+	ChannelBytes  int64 `protobuf:"varint,5,opt,name=channel_bytes,json=channelBytes,proto3" json:"channel_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -796,6 +817,13 @@ func (x *RecordBatch) GetColumns() []*Column {
 		return x.Columns
 	}
 	return nil
+}
+
+func (x *RecordBatch) GetChannelBytes() int64 {
+	if x != nil {
+		return x.ChannelBytes
+	}
+	return 0
 }
 
 // PayloadBegin starts an original payload kept byte for byte in landing.
@@ -1570,13 +1598,14 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
 	"\x10DiscoverResponse\x122\n" +
-	"\astreams\x18\x01 \x03(\v2\x18.bedrot.source.v1.StreamR\astreams\"\x89\x03\n" +
+	"\astreams\x18\x01 \x03(\v2\x18.bedrot.source.v1.StreamR\astreams\"\xae\x03\n" +
 	"\vReadRequest\x12A\n" +
 	"\x06config\x18\x01 \x03(\v2).bedrot.source.v1.ReadRequest.ConfigEntryR\x06config\x12\x18\n" +
 	"\astreams\x18\x02 \x03(\tR\astreams\x12>\n" +
 	"\x05state\x18\x03 \x03(\v2(.bedrot.source.v1.ReadRequest.StateEntryR\x05state\x12.\n" +
 	"\x13local_payload_roots\x18\x04 \x03(\tR\x11localPayloadRoots\x128\n" +
-	"\x18accepts_constant_columns\x18\x05 \x01(\bR\x16acceptsConstantColumns\x1a9\n" +
+	"\x18accepts_constant_columns\x18\x05 \x01(\bR\x16acceptsConstantColumns\x12#\n" +
+	"\rbatch_channel\x18\x06 \x01(\bR\fbatchChannel\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
@@ -1592,13 +1621,14 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\x05bytes\x18\x05 \x01(\fR\x05bytes\x12\x18\n" +
 	"\aoffsets\x18\x06 \x01(\fR\aoffsets\x12\x14\n" +
 	"\x05nulls\x18\a \x01(\fR\x05nulls\x12\x1a\n" +
-	"\bconstant\x18\b \x01(\bR\bconstant\"\x93\x01\n" +
+	"\bconstant\x18\b \x01(\bR\bconstant\"\xb8\x01\n" +
 	"\vRecordBatch\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1d\n" +
 	"\n" +
 	"payload_id\x18\x02 \x01(\tR\tpayloadId\x12\x19\n" +
 	"\bnum_rows\x18\x03 \x01(\x03R\anumRows\x122\n" +
-	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\"p\n" +
+	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\x12#\n" +
+	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"p\n" +
 	"\fPayloadBegin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
