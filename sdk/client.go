@@ -135,8 +135,12 @@ type ReadMessage struct {
 
 // PayloadBegin starts a payload. LocalPath is set when the payload's bytes
 // are a local file the host copies itself (see
-// ReadRequest.LocalPayloadRoots): no PayloadChunk follows.
-type PayloadBegin struct{ ID, Name, MediaType, LocalPath string }
+// ReadRequest.LocalPayloadRoots): no PayloadChunk follows. SendsXXH3 says
+// its PayloadClose carries XXH3.
+type PayloadBegin struct {
+	ID, Name, MediaType, LocalPath string
+	SendsXXH3                      bool
+}
 
 // PayloadChunk carries payload bytes.
 type PayloadChunk struct {
@@ -149,6 +153,8 @@ type PayloadClose struct {
 	ID     string
 	Size   int64
 	SHA256 string
+	// XXH3 is the XXH3-64 of the bytes, when PayloadBegin.SendsXXH3.
+	XXH3 uint64
 }
 
 // PayloadEnd finishes a payload with its row count and problems.
@@ -186,11 +192,13 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 	}
 	switch v := m.Message.(type) {
 	case *sourcev1.ReadResponse_PayloadBegin:
-		return ReadMessage{PayloadBegin: &PayloadBegin{ID: v.PayloadBegin.Id, Name: v.PayloadBegin.Name, MediaType: v.PayloadBegin.MediaType, LocalPath: v.PayloadBegin.LocalPath}}, nil
+		pb := v.PayloadBegin
+		return ReadMessage{PayloadBegin: &PayloadBegin{ID: pb.Id, Name: pb.Name, MediaType: pb.MediaType, LocalPath: pb.LocalPath, SendsXXH3: pb.SendsXxh3}}, nil
 	case *sourcev1.ReadResponse_PayloadChunk:
 		return ReadMessage{PayloadChunk: &PayloadChunk{ID: v.PayloadChunk.Id, Data: v.PayloadChunk.Data}}, nil
 	case *sourcev1.ReadResponse_PayloadClose:
-		return ReadMessage{PayloadClose: &PayloadClose{ID: v.PayloadClose.Id, Size: v.PayloadClose.Size, SHA256: v.PayloadClose.Sha256}}, nil
+		pc := v.PayloadClose
+		return ReadMessage{PayloadClose: &PayloadClose{ID: pc.Id, Size: pc.Size, SHA256: pc.Sha256, XXH3: pc.Xxh3}}, nil
 	case *sourcev1.ReadResponse_PayloadEnd:
 		return ReadMessage{PayloadEnd: &PayloadEnd{ID: v.PayloadEnd.Id, Records: v.PayloadEnd.Records, Problems: problemsFromProto(v.PayloadEnd.Problems)}}, nil
 	case *sourcev1.ReadResponse_Batch:

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-plugin"
+	"github.com/zeebo/xxh3"
 	"google.golang.org/grpc"
 
 	pluginv1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/plugin/v1"
@@ -126,11 +127,13 @@ func (e *streamEmitter) begin(name, mediaType, localPath string) (Payload, error
 	e.nextID++
 	id := "p" + strconv.Itoa(e.nextID)
 	e.mu.Unlock()
-	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType, LocalPath: localPath}}})
+	local := localPath != ""
+	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType,
+		LocalPath: localPath, SendsXxh3: local}}})
 	if err != nil {
 		return nil, err
 	}
-	return newStreamPayload(e, id, localPath != ""), nil
+	return newStreamPayload(e, id, local), nil
 }
 
 func (e *streamEmitter) Batch(b *RecordBatch) error {
@@ -182,12 +185,14 @@ const payloadQueue = 4
 // streamPayload buffers payload bytes into chunks. A goroutine of its own
 // hashes and sends full chunks, so that a source parsing the bytes it
 // streams is not held up by hashing, encryption and flow control. A local
-// payload (the host copies the file itself) is hashed and counted only.
+// payload (the host copies the file itself) is hashed and counted only;
+// its XXH3 lets the host check its copy cheaply.
 type streamPayload struct {
 	e      *streamEmitter
 	id     string
 	local  bool
 	h      hash.Hash
+	fast   *xxh3.Hasher // local payloads only
 	buf    []byte
 	size   int64
 	closed bool
@@ -202,6 +207,9 @@ func newStreamPayload(e *streamEmitter, id string, local bool) *streamPayload {
 	p := &streamPayload{e: e, id: id, local: local, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize),
 		queue: make(chan []byte, payloadQueue), free: make(chan []byte, payloadQueue+1),
 		done: make(chan struct{}), failed: make(chan struct{})}
+	if local {
+		p.fast = xxh3.New()
+	}
 	go p.send()
 	return p
 }
@@ -211,6 +219,9 @@ func (p *streamPayload) send() {
 	for chunk := range p.queue {
 		if p.err == nil {
 			p.h.Write(chunk)
+			if p.fast != nil {
+				p.fast.Write(chunk)
+			}
 		}
 		if p.err == nil && !p.local {
 			p.err = p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadChunk{PayloadChunk: &sourcev1.PayloadChunk{Id: p.id, Data: chunk}}})
@@ -286,7 +297,11 @@ func (p *streamPayload) Close() error {
 	if p.err != nil {
 		return p.err
 	}
-	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: p.SHA256()}}})
+	c := &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: p.SHA256()}
+	if p.fast != nil {
+		c.Xxh3 = p.fast.Sum64()
+	}
+	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: c}})
 }
 
 func (p *streamPayload) End(records int64, problems []Problem) error {

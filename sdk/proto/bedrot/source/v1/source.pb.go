@@ -837,7 +837,13 @@ type PayloadBegin struct {
 	// itself and no PayloadChunk follows. PayloadClose still carries the size
 	// and SHA-256 of the bytes the plugin read; the host rejects the payload
 	// when its copy differs (the file changed while it was being read).
-	LocalPath     string `protobuf:"bytes,4,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
+	LocalPath string `protobuf:"bytes,4,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
+	// For a local payload: its PayloadClose carries xxh3 too, and the host
+	// may check its copy against that fast checksum and record the plugin's
+	// SHA-256 instead of hashing the copy with SHA-256 itself (which, for
+	// exports of hundreds of MB, costs as much CPU as the plugin's own
+	// hashing). (Added in v1; older plugins leave it false.)
+	SendsXxh3     bool `protobuf:"varint,5,opt,name=sends_xxh3,json=sendsXxh3,proto3" json:"sends_xxh3,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -900,6 +906,13 @@ func (x *PayloadBegin) GetLocalPath() string {
 	return ""
 }
 
+func (x *PayloadBegin) GetSendsXxh3() bool {
+	if x != nil {
+		return x.SendsXxh3
+	}
+	return false
+}
+
 // PayloadChunk carries the next bytes of a payload.
 type PayloadChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -959,7 +972,10 @@ type PayloadClose struct {
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Size  int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
 	// hex SHA-256 of the payload bytes, checked by the host.
-	Sha256        string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// XXH3-64 (seed 0) of the payload bytes, when PayloadBegin.sends_xxh3.
+	// (Added in v1.)
+	Xxh3          uint64 `protobuf:"fixed64,4,opt,name=xxh3,proto3" json:"xxh3,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1013,6 +1029,13 @@ func (x *PayloadClose) GetSha256() string {
 		return x.Sha256
 	}
 	return ""
+}
+
+func (x *PayloadClose) GetXxh3() uint64 {
+	if x != nil {
+		return x.Xxh3
+	}
+	return 0
 }
 
 // Problem is a reason a payload is unusable, located by file, line and field.
@@ -1628,21 +1651,24 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"payload_id\x18\x02 \x01(\tR\tpayloadId\x12\x19\n" +
 	"\bnum_rows\x18\x03 \x01(\x03R\anumRows\x122\n" +
 	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\x12#\n" +
-	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"p\n" +
+	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"\x8f\x01\n" +
 	"\fPayloadBegin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x1d\n" +
 	"\n" +
-	"local_path\x18\x04 \x01(\tR\tlocalPath\"2\n" +
+	"local_path\x18\x04 \x01(\tR\tlocalPath\x12\x1d\n" +
+	"\n" +
+	"sends_xxh3\x18\x05 \x01(\bR\tsendsXxh3\"2\n" +
 	"\fPayloadChunk\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"J\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"^\n" +
 	"\fPayloadClose\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\tR\x06sha256\"a\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04xxh3\x18\x04 \x01(\x06R\x04xxh3\"a\n" +
 	"\aProblem\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\tR\x04file\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\x03R\x04line\x12\x14\n" +
