@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/sdk"
 )
 
@@ -51,37 +53,29 @@ func localRoots(cfg sdk.Config) []string {
 	return roots
 }
 
-// localCopy copies a local payload file into its landing object on a
-// goroutine of its own, while the plugin parses the same file.
-type localCopy struct {
-	path string
-	done chan error
-}
-
-// startLocalCopy checks path against roots and starts copying it to w.
-func startLocalCopy(source, path string, roots []string, w *objectWriter) (*localCopy, error) {
+// startLocalCopy checks path against roots and starts copying it to a new
+// landing object, hashed with XXH3 alone if fast is set.
+func startLocalCopy(ctx context.Context, st storage.Store, key, source, path string, roots []string, fast bool) (*objectWriter, error) {
 	if !sdk.WithinRoots(path, roots) {
 		return nil, fmt.Errorf("plugin %s named the local file %q as a payload, which is not among the files and folders of its configuration", source, path)
 	}
-	f, err := os.Open(path)
+	r, err := openLocalPayload(path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open the payload file %s: %w", path, err)
 	}
-	c := &localCopy{path: path, done: make(chan error, 1)}
-	go func() {
-		defer f.Close()
-		_, err := io.CopyBuffer(struct{ io.Writer }{w}, f, make([]byte, 1<<20))
-		if err != nil {
-			err = fmt.Errorf("failed to copy %s to landing: %w", path, err)
-		}
-		c.done <- err
-	}()
-	return c, nil
+	return newObjectCopy(ctx, st, key, r, fast), nil
 }
 
-// wait returns once the copy has ended, with its error.
-func (c *localCopy) wait() error {
-	err := <-c.done
-	c.done <- err // later waits see the same outcome
-	return err
+// openLocalPayload opens a payload file for copying: mapped into memory
+// where the system allows (see mapped.go), read otherwise.
+func openLocalPayload(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if m, err := mapFile(f); err == nil {
+		f.Close() // the mapping stays valid
+		return m, nil
+	}
+	return f, nil
 }

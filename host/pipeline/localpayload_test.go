@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,7 +33,7 @@ func TestLocalCopyOnlyFromConfiguredPaths(t *testing.T) {
 		dir,
 		"/etc/passwd",
 	} {
-		_, err := startLocalCopy("fixture", bad, roots, nil)
+		_, err := startLocalCopy(context.Background(), nil, "landing/x", "fixture", bad, roots, false)
 		require.ErrorContains(t, err, "not among the files and folders of its configuration", bad)
 	}
 	for _, good := range []string{export, filepath.Join(inbox, "2026", "a.tsv")} {

@@ -14,30 +14,27 @@ import (
 )
 
 // objectWriter streams bytes into a new object while hashing them (SHA-256,
-// or XXH3 alone for a local payload checked against the plugin's XXH3). The
-// object becomes visible only when Close succeeds.
+// or XXH3 alone for a local payload checked against the plugin's XXH3):
+// either bytes written to it, or, for a copy (newObjectCopy), bytes the
+// store reads from a given reader. A written object becomes visible only
+// when Close succeeds; a copied one when the copy ends (it is announced, so
+// a copy that is not committed is debris for cleanup or the sweeper).
 type objectWriter struct {
-	key  string
-	pw   *io.PipeWriter
-	bw   *bufio.Writer
-	done chan error
-	h    hash.Hash    // SHA-256, nil when fast is set
-	fast *xxh3.Hasher // XXH3-64
-	n    int64
+	key    string
+	pw     *io.PipeWriter // nil for a copy
+	bw     *bufio.Writer
+	cancel context.CancelCauseFunc // a copy's
+	done   chan error
+	h      hash.Hash    // SHA-256, nil when fast is set
+	fast   *xxh3.Hasher // XXH3-64
+	n      int64
+	closed bool
 }
 
 func newObjectWriter(ctx context.Context, st storage.Store, key string) *objectWriter {
-	return startObjectWriter(ctx, st, key, &objectWriter{key: key, h: sha256.New()})
-}
-
-// newFastObjectWriter is an objectWriter that hashes with XXH3 only.
-func newFastObjectWriter(ctx context.Context, st storage.Store, key string) *objectWriter {
-	return startObjectWriter(ctx, st, key, &objectWriter{key: key, fast: xxh3.New()})
-}
-
-func startObjectWriter(ctx context.Context, st storage.Store, key string, w *objectWriter) *objectWriter {
+	w := &objectWriter{key: key, h: sha256.New(), done: make(chan error, 1)}
 	pr, pw := io.Pipe()
-	w.pw, w.done = pw, make(chan error, 1)
+	w.pw = pw
 	w.bw = bufio.NewWriterSize(pw, 1<<20)
 	go func() {
 		_, err := st.Put(ctx, key, pr)
@@ -47,18 +44,62 @@ func startObjectWriter(ctx context.Context, st storage.Store, key string, w *obj
 	return w
 }
 
-func (w *objectWriter) Write(b []byte) (int, error) {
+// newObjectCopy copies r into a new object on a goroutine of its own,
+// hashing what the store reads: with XXH3 alone if fast is set. The store
+// reads r directly, without a pipe between; r is closed after the copy.
+func newObjectCopy(ctx context.Context, st storage.Store, key string, r io.ReadCloser, fast bool) *objectWriter {
+	w := &objectWriter{key: key, done: make(chan error, 1)}
+	if fast {
+		w.fast = xxh3.New()
+	} else {
+		w.h = sha256.New()
+	}
+	ctx, w.cancel = context.WithCancelCause(ctx)
+	go func() {
+		_, err := st.Put(ctx, key, &hashingReader{r: r, w: w})
+		if cerr := r.Close(); err == nil {
+			err = cerr
+		}
+		w.done <- err
+	}()
+	return w
+}
+
+// hashingReader hashes and counts what is read through it.
+type hashingReader struct {
+	r io.Reader
+	w *objectWriter
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.w.hash(p[:n])
+	return n, err
+}
+
+func (w *objectWriter) hash(b []byte) {
 	if w.fast != nil {
 		w.fast.Write(b)
 	} else {
 		w.h.Write(b)
 	}
 	w.n += int64(len(b))
+}
+
+func (w *objectWriter) Write(b []byte) (int, error) {
+	w.hash(b)
 	return w.bw.Write(b)
 }
 
-// Close finishes the object and waits until the store has it.
+// Close finishes the object and waits until the store has it (for a copy:
+// until the copy ended).
 func (w *objectWriter) Close() error {
+	w.closed = true
+	if w.pw == nil {
+		err := <-w.done
+		w.cancel(nil)
+		return err
+	}
 	if err := w.bw.Flush(); err != nil {
 		w.pw.CloseWithError(err)
 		<-w.done
@@ -68,9 +109,18 @@ func (w *objectWriter) Close() error {
 	return <-w.done
 }
 
-// Abort discards the object: the store never makes it visible.
+// Abort discards the object: the store never makes it visible, or, for a
+// copy that had ended, it is left for cleanup.
 func (w *objectWriter) Abort(cause error) {
-	w.pw.CloseWithError(cause)
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if w.pw == nil {
+		w.cancel(cause)
+	} else {
+		w.pw.CloseWithError(cause)
+	}
 	<-w.done
 }
 

@@ -86,7 +86,9 @@ type payloadState struct {
 	id, name string
 	key      string
 	landing  *objectWriter
-	local    *localCopy // the host copies the payload file itself
+	// localPath is the file the host copies the payload from itself (a
+	// local payload), or "".
+	localPath string
 	sha      string
 	size     int64
 	ended    bool
@@ -144,9 +146,6 @@ func (r *runner) cleanup(ctx context.Context) {
 func (ps *payloadState) abort(cause error) {
 	if ps.landing != nil {
 		ps.landing.Abort(cause)
-		if ps.local != nil {
-			_ = ps.local.wait() // the aborted writer fails the copy
-		}
 		ps.landing = nil
 	}
 	for _, rw := range ps.raws {
@@ -544,8 +543,8 @@ func (r *runner) handle(ctx context.Context, m sdk.ReadMessage) error {
 		if err != nil || ps.discard {
 			return err
 		}
-		if ps.local != nil {
-			return fmt.Errorf("plugin %s sent bytes of payload %q, which the host copies from %s itself", r.req.Source, ps.name, ps.local.path)
+		if ps.localPath != "" {
+			return fmt.Errorf("plugin %s sent bytes of payload %q, which the host copies from %s itself", r.req.Source, ps.name, ps.localPath)
 		}
 		if ps.landing != nil {
 			_, err = ps.landing.Write(m.PayloadChunk.Data)
@@ -627,18 +626,17 @@ func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error 
 	if err != nil {
 		return err
 	}
-	if b.LocalPath != "" && b.SendsXXH3 {
-		// The plugin hashed the bytes it read with SHA-256 already: the
-		// copy is checked against its XXH3, at a fraction of the cost.
-		ps.landing = newFastObjectWriter(ctx, r.p.Store, ps.key)
-	} else {
+	if b.LocalPath == "" {
 		ps.landing = newObjectWriter(ctx, r.p.Store, ps.key)
+		return nil
 	}
-	if b.LocalPath != "" {
-		if ps.local, err = startLocalCopy(r.req.Source, b.LocalPath, r.localRoots, ps.landing); err != nil {
-			return err
-		}
+	// The plugin of a local payload that sends XXH3 hashed the bytes it
+	// read with SHA-256 already: the copy is checked against the XXH3, at
+	// a fraction of the cost.
+	if ps.landing, err = startLocalCopy(ctx, r.p.Store, ps.key, r.req.Source, b.LocalPath, r.localRoots, b.SendsXXH3); err != nil {
+		return err
 	}
+	ps.localPath = b.LocalPath
 	return nil
 }
 
@@ -667,20 +665,18 @@ func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error 
 		return r.replay.close(ps, c)
 	}
 	lw := ps.landing
-	if ps.local != nil {
-		if err := ps.local.wait(); err != nil {
-			return err
-		}
-	}
 	ps.landing = nil
 	if err := lw.Close(); err != nil {
+		if ps.localPath != "" {
+			return fmt.Errorf("failed to copy %s to landing: %w", ps.localPath, err)
+		}
 		return fmt.Errorf("failed to write %s: %w", ps.key, err)
 	}
 	ps.size = lw.n
 	if lw.fast != nil {
 		if got := lw.fast.Sum64(); got != c.XXH3 || ps.size != c.Size {
 			return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with XXH3 %016x, the host copied %d bytes with XXH3 %016x; run again once it is complete",
-				ps.local.path, c.Size, c.XXH3, ps.size, got)
+				ps.localPath, c.Size, c.XXH3, ps.size, got)
 		}
 		if !isHexSHA256(c.SHA256) {
 			return fmt.Errorf("plugin %s closed payload %q with the SHA-256 %q, which is not 64 hex digits", r.req.Source, ps.name, c.SHA256)
@@ -690,9 +686,9 @@ func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error 
 	} else {
 		ps.sha = lw.sum()
 	}
-	if ps.local != nil && (ps.sha != c.SHA256 || ps.size != c.Size) {
+	if ps.localPath != "" && (ps.sha != c.SHA256 || ps.size != c.Size) {
 		return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with SHA-256 %s, the host copied %d bytes with SHA-256 %s; run again once it is complete",
-			ps.local.path, c.Size, c.SHA256, ps.size, ps.sha)
+			ps.localPath, c.Size, c.SHA256, ps.size, ps.sha)
 	}
 	if ps.sha != c.SHA256 || ps.size != c.Size {
 		return fmt.Errorf("payload %q arrived corrupted: plugin sent %d bytes with SHA-256 %s, host received %d bytes with SHA-256 %s",

@@ -1,0 +1,55 @@
+//go:build unix
+
+package pipeline
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A local payload is read through a mapping of the file, byte for byte.
+func TestMappedFileReadsTheWholeFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "export.tsv")
+	content := bytes.Repeat([]byte("2026-01-01\tSpotify\t0.000012345678\r\n"), 300_000) // ~10 MB
+	require.NoError(t, os.WriteFile(path, content, 0o644))
+	r, err := openLocalPayload(path)
+	require.NoError(t, err)
+	require.IsType(t, &mappedFile{}, r, "a regular file is mapped")
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	require.True(t, bytes.Equal(content, got), "the mapping gave other bytes than the file holds")
+
+	// An empty file cannot be mapped: it is read.
+	empty := filepath.Join(t.TempDir(), "empty.tsv")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	r, err = openLocalPayload(empty)
+	require.NoError(t, err)
+	got, err = io.ReadAll(r)
+	require.NoError(t, err)
+	require.Empty(t, got)
+	require.NoError(t, r.Close())
+}
+
+// A file truncated while it is copied fails the copy with an error; the
+// fault on its lost pages does not crash the host.
+func TestMappedFileTruncatedWhileCopied(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "export.tsv")
+	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("x"), 8<<20), 0o644))
+	r, err := openLocalPayload(path)
+	require.NoError(t, err)
+	defer r.Close()
+	buf := make([]byte, 1<<20)
+	_, err = io.ReadFull(r, buf)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(path, 0))
+	_, err = io.ReadFull(r, buf)
+	require.ErrorIs(t, err, errShrank)
+}
