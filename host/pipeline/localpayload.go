@@ -74,7 +74,6 @@ func openLocalPayload(path string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if m, err := mapFile(f); err == nil {
-		f.Close() // the mapping stays valid
 		return m, nil
 	}
 	return f, nil

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"io"
+	"os"
 	"runtime/debug"
 )
 
@@ -10,7 +11,8 @@ import (
 // the file where the system allows: the bytes go from the page cache into
 // the store's write buffer in one copy, where reading the file would copy
 // them twice (into a read buffer, then on), and a landing copy of hundreds
-// of MB is a large share of an ingest's CPU time.
+// of MB is a large share of an ingest's CPU time. The mapping slides along
+// the file, so that the host's resident memory holds one window of it.
 //
 // A file truncated while it is mapped makes reading the lost pages fault
 // (SIGBUS). Every read of the mapping runs with debug.SetPanicOnFault, so
@@ -20,28 +22,51 @@ import (
 // errShrank is the error of a read that faulted.
 var errShrank = errors.New("the file shrank while it was copied to landing")
 
-// mappedFile reads a mapping from its start; Close unmaps it.
+// mapWindow is how much of a file is mapped at a time: the mapped pages
+// count in the host's resident memory until they are unmapped.
+const mapWindow = 16 << 20
+
+// mappedFile reads a file front to back through a sliding read-only
+// mapping of mapWindow bytes; Close unmaps it and closes the file.
 type mappedFile struct {
-	data  []byte
-	off   int
-	unmap func() error
+	f         *os.File
+	size, off int64
+	win       []byte // the mapping of [winOff, winOff+len(win))
+	winOff    int64
 }
 
 func (m *mappedFile) Read(p []byte) (n int, err error) {
-	if m.off >= len(m.data) {
+	if m.off >= m.size {
 		return 0, io.EOF
 	}
-	n, err = faultSafeCopy(p, m.data[m.off:])
-	m.off += n
+	if m.win == nil || m.off >= m.winOff+int64(len(m.win)) {
+		if err := m.unmap(); err != nil {
+			return 0, err
+		}
+		m.winOff = m.off - m.off%mapWindow
+		if m.win, err = mapRange(m.f, m.winOff, int(min(mapWindow, m.size-m.winOff))); err != nil {
+			return 0, err
+		}
+	}
+	n, err = faultSafeCopy(p, m.win[m.off-m.winOff:])
+	m.off += int64(n)
 	return n, err
 }
 
-func (m *mappedFile) Close() error {
-	if m.unmap == nil {
+func (m *mappedFile) unmap() error {
+	if m.win == nil {
 		return nil
 	}
+	err := unmapRange(m.win)
+	m.win = nil
+	return err
+}
+
+func (m *mappedFile) Close() error {
 	err := m.unmap()
-	m.unmap = nil
+	if cerr := m.f.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }
 

@@ -4,6 +4,7 @@ package pipeline
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,13 +17,28 @@ import (
 func TestMappedFileReadsTheWholeFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "export.tsv")
-	content := bytes.Repeat([]byte("2026-01-01\tSpotify\t0.000012345678\r\n"), 300_000) // ~10 MB
+	// Lines numbered, so that windows read out of order or twice show;
+	// more than two windows and a part.
+	var content []byte
+	for i := 0; len(content) < 2*mapWindow+12345; i++ {
+		content = fmt.Appendf(content, "%d\t2026-01-01\tSpotify\t0.000012345678\r\n", i)
+	}
 	require.NoError(t, os.WriteFile(path, content, 0o644))
 	r, err := openLocalPayload(path)
 	require.NoError(t, err)
-	require.IsType(t, &mappedFile{}, r, "a regular file is mapped")
-	got, err := io.ReadAll(r)
-	require.NoError(t, err)
+	m, ok := r.(*mappedFile)
+	require.True(t, ok, "a regular file is mapped, got %T", r)
+	var got []byte
+	buf := make([]byte, 4<<20+3) // reads that straddle windows
+	for {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		require.LessOrEqual(t, len(m.win), mapWindow, "one window is mapped at a time")
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+	}
 	require.NoError(t, r.Close())
 	require.True(t, bytes.Equal(content, got), "the mapping gave other bytes than the file holds")
 

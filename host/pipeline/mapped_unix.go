@@ -9,21 +9,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mapFile maps f's current content read-only.
+// mapFile prepares f, a regular file of at least one byte, for reading
+// through a mapping.
 func mapFile(f *os.File) (*mappedFile, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	size := fi.Size()
-	if size == 0 || !fi.Mode().IsRegular() || int64(int(size)) != size {
+	if fi.Size() == 0 || !fi.Mode().IsRegular() {
 		return nil, errors.New("not a mappable file")
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	m := &mappedFile{f: f, size: fi.Size()}
+	// Map the first window now: a file that cannot be mapped is read.
+	if m.win, err = mapRange(f, 0, int(min(mapWindow, m.size))); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// mapRange maps n bytes of f from off (a multiple of the page size)
+// read-only.
+func mapRange(f *os.File, off int64, n int) ([]byte, error) {
+	b, err := unix.Mmap(int(f.Fd()), off, n, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, err
 	}
-	// Read once, front to back.
-	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
-	return &mappedFile{data: data, unmap: func() error { return unix.Munmap(data) }}, nil
+	_ = unix.Madvise(b, unix.MADV_SEQUENTIAL) // read once, front to back
+	return b, nil
 }
+
+func unmapRange(b []byte) error { return unix.Munmap(b) }

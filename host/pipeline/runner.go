@@ -89,10 +89,10 @@ type payloadState struct {
 	// localPath is the file the host copies the payload from itself (a
 	// local payload), or "".
 	localPath string
-	sha      string
-	size     int64
-	ended    bool
-	discard  bool
+	sha       string
+	size      int64
+	ended     bool
+	discard   bool
 	// alreadyQuarantined: an earlier run quarantined the same content.
 	alreadyQuarantined bool
 	result             PayloadResult
