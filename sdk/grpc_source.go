@@ -185,8 +185,8 @@ const payloadQueue = 4
 // streamPayload buffers payload bytes into chunks. A goroutine of its own
 // hashes and sends full chunks, so that a source parsing the bytes it
 // streams is not held up by hashing, encryption and flow control. A local
-// payload (the host copies the file itself) is hashed and counted only;
-// its XXH3 lets the host check its copy cheaply.
+// payload (the host copies the file itself) is hashed and counted as it is
+// written, and nothing else; its XXH3 lets the host check its copy cheaply.
 type streamPayload struct {
 	e      *streamEmitter
 	id     string
@@ -204,12 +204,16 @@ type streamPayload struct {
 }
 
 func newStreamPayload(e *streamEmitter, id string, local bool) *streamPayload {
-	p := &streamPayload{e: e, id: id, local: local, h: sha256.New(), buf: make([]byte, 0, payloadChunkSize),
-		queue: make(chan []byte, payloadQueue), free: make(chan []byte, payloadQueue+1),
-		done: make(chan struct{}), failed: make(chan struct{})}
+	p := &streamPayload{e: e, id: id, local: local, h: sha256.New()}
 	if local {
+		// Nothing to send: Write hashes as it goes, without copying the
+		// bytes for a sender.
 		p.fast = xxh3.New()
+		return p
 	}
+	p.buf = make([]byte, 0, payloadChunkSize)
+	p.queue, p.free = make(chan []byte, payloadQueue), make(chan []byte, payloadQueue+1)
+	p.done, p.failed = make(chan struct{}), make(chan struct{})
 	go p.send()
 	return p
 }
@@ -252,6 +256,11 @@ func (p *streamPayload) Write(b []byte) (int, error) {
 	}
 	n := len(b)
 	p.size += int64(n)
+	if p.local {
+		p.h.Write(b)
+		p.fast.Write(b)
+		return n, nil
+	}
 	for len(b) > 0 {
 		room := min(payloadChunkSize-len(p.buf), len(b))
 		p.buf = append(p.buf, b[:room]...)
@@ -287,9 +296,12 @@ func (p *streamPayload) Close() error {
 	if p.closed {
 		return nil
 	}
-	err := p.flush()
-	close(p.queue)
-	<-p.done
+	var err error
+	if !p.local {
+		err = p.flush()
+		close(p.queue)
+		<-p.done
+	}
 	p.closed = true
 	if err != nil {
 		return err
