@@ -135,11 +135,11 @@ type ReadMessage struct {
 
 // PayloadBegin starts a payload. LocalPath is set when the payload's bytes
 // are a local file the host copies itself (see
-// ReadRequest.LocalPayloadRoots): no PayloadChunk follows. SendsXXH3 says
-// its PayloadClose carries XXH3.
+// ReadRequest.LocalPayloadRoots): no PayloadChunk follows. SendsXXH64 says
+// its PayloadClose carries XXH64.
 type PayloadBegin struct {
 	ID, Name, MediaType, LocalPath string
-	SendsXXH3                      bool
+	SendsXXH64                     bool
 }
 
 // PayloadChunk carries payload bytes.
@@ -153,8 +153,8 @@ type PayloadClose struct {
 	ID     string
 	Size   int64
 	SHA256 string
-	// XXH3 is the XXH3-64 of the bytes, when PayloadBegin.SendsXXH3.
-	XXH3 uint64
+	// XXH64 is the XXH64 of the bytes, when PayloadBegin.SendsXXH64.
+	XXH64 uint64
 }
 
 // PayloadEnd finishes a payload with its row count and problems.
@@ -193,12 +193,12 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 	switch v := m.Message.(type) {
 	case *sourcev1.ReadResponse_PayloadBegin:
 		pb := v.PayloadBegin
-		return ReadMessage{PayloadBegin: &PayloadBegin{ID: pb.Id, Name: pb.Name, MediaType: pb.MediaType, LocalPath: pb.LocalPath, SendsXXH3: pb.SendsXxh3}}, nil
+		return ReadMessage{PayloadBegin: &PayloadBegin{ID: pb.Id, Name: pb.Name, MediaType: pb.MediaType, LocalPath: pb.LocalPath, SendsXXH64: pb.SendsXxh64}}, nil
 	case *sourcev1.ReadResponse_PayloadChunk:
 		return ReadMessage{PayloadChunk: &PayloadChunk{ID: v.PayloadChunk.Id, Data: v.PayloadChunk.Data}}, nil
 	case *sourcev1.ReadResponse_PayloadClose:
 		pc := v.PayloadClose
-		return ReadMessage{PayloadClose: &PayloadClose{ID: pc.Id, Size: pc.Size, SHA256: pc.Sha256, XXH3: pc.Xxh3}}, nil
+		return ReadMessage{PayloadClose: &PayloadClose{ID: pc.Id, Size: pc.Size, SHA256: pc.Sha256, XXH64: pc.Xxh64}}, nil
 	case *sourcev1.ReadResponse_PayloadEnd:
 		return ReadMessage{PayloadEnd: &PayloadEnd{ID: v.PayloadEnd.Id, Records: v.PayloadEnd.Records, Problems: problemsFromProto(v.PayloadEnd.Problems)}}, nil
 	case *sourcev1.ReadResponse_Batch:

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/go-plugin"
-	"github.com/zeebo/xxh3"
 	"google.golang.org/grpc"
 
 	pluginv1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/plugin/v1"
@@ -129,7 +129,7 @@ func (e *streamEmitter) begin(name, mediaType, localPath string) (Payload, error
 	e.mu.Unlock()
 	local := localPath != ""
 	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType,
-		LocalPath: localPath, SendsXxh3: local}}})
+		LocalPath: localPath, SendsXxh64: local}}})
 	if err != nil {
 		return nil, err
 	}
@@ -186,13 +186,13 @@ const payloadQueue = 4
 // hashes and sends full chunks, so that a source parsing the bytes it
 // streams is not held up by hashing, encryption and flow control. A local
 // payload (the host copies the file itself) is hashed and counted as it is
-// written, and nothing else; its XXH3 lets the host check its copy cheaply.
+// written, and nothing else; its XXH64 lets the host check its copy cheaply.
 type streamPayload struct {
 	e      *streamEmitter
 	id     string
 	local  bool
 	h      hash.Hash
-	fast   *xxh3.Hasher // local payloads only
+	fast   *xxhash.Digest // local payloads only
 	buf    []byte
 	size   int64
 	closed bool
@@ -208,7 +208,7 @@ func newStreamPayload(e *streamEmitter, id string, local bool) *streamPayload {
 	if local {
 		// Nothing to send: Write hashes as it goes, without copying the
 		// bytes for a sender.
-		p.fast = xxh3.New()
+		p.fast = xxhash.New()
 		return p
 	}
 	p.buf = make([]byte, 0, payloadChunkSize)
@@ -311,7 +311,7 @@ func (p *streamPayload) Close() error {
 	}
 	c := &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: p.SHA256()}
 	if p.fast != nil {
-		c.Xxh3 = p.fast.Sum64()
+		c.Xxh64 = p.fast.Sum64()
 	}
 	return p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadClose{PayloadClose: c}})
 }

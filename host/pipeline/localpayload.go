@@ -54,7 +54,7 @@ func localRoots(cfg sdk.Config) []string {
 }
 
 // startLocalCopy checks path against roots and starts copying it to a new
-// landing object, hashed with XXH3 alone if fast is set.
+// landing object, hashed with XXH64 alone if fast is set.
 func startLocalCopy(ctx context.Context, st storage.Store, key, source, path string, roots []string, fast bool) (*objectWriter, error) {
 	if !sdk.WithinRoots(path, roots) {
 		return nil, fmt.Errorf("plugin %s named the local file %q as a payload, which is not among the files and folders of its configuration", source, path)

@@ -8,13 +8,13 @@ import (
 	"hash"
 	"io"
 
-	"github.com/zeebo/xxh3"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/bedrot-label/bedrot/host/storage"
 )
 
 // objectWriter streams bytes into a new object while hashing them (SHA-256,
-// or XXH3 alone for a local payload checked against the plugin's XXH3):
+// or XXH64 alone for a local payload checked against the plugin's XXH64):
 // either bytes written to it, or, for a copy (newObjectCopy), bytes the
 // store reads from a given reader. A written object becomes visible only
 // when Close succeeds; a copied one when the copy ends (it is announced, so
@@ -25,8 +25,8 @@ type objectWriter struct {
 	bw     *bufio.Writer
 	cancel context.CancelCauseFunc // a copy's
 	done   chan error
-	h      hash.Hash    // SHA-256, nil when fast is set
-	fast   *xxh3.Hasher // XXH3-64
+	h      hash.Hash      // SHA-256, nil when fast is set
+	fast   *xxhash.Digest // XXH64
 	n      int64
 	closed bool
 }
@@ -45,12 +45,12 @@ func newObjectWriter(ctx context.Context, st storage.Store, key string) *objectW
 }
 
 // newObjectCopy copies r into a new object on a goroutine of its own,
-// hashing what the store reads: with XXH3 alone if fast is set. The store
+// hashing what the store reads: with XXH64 alone if fast is set. The store
 // reads r directly, without a pipe between; r is closed after the copy.
 func newObjectCopy(ctx context.Context, st storage.Store, key string, r io.ReadCloser, fast bool) *objectWriter {
 	w := &objectWriter{key: key, done: make(chan error, 1)}
 	if fast {
-		w.fast = xxh3.New()
+		w.fast = xxhash.New()
 	} else {
 		w.h = sha256.New()
 	}

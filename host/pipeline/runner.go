@@ -630,10 +630,10 @@ func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error 
 		ps.landing = newObjectWriter(ctx, r.p.Store, ps.key)
 		return nil
 	}
-	// The plugin of a local payload that sends XXH3 hashed the bytes it
-	// read with SHA-256 already: the copy is checked against the XXH3, at
+	// The plugin of a local payload that sends XXH64 hashed the bytes it
+	// read with SHA-256 already: the copy is checked against the XXH64, at
 	// a fraction of the cost.
-	if ps.landing, err = startLocalCopy(ctx, r.p.Store, ps.key, r.req.Source, b.LocalPath, r.localRoots, b.SendsXXH3); err != nil {
+	if ps.landing, err = startLocalCopy(ctx, r.p.Store, ps.key, r.req.Source, b.LocalPath, r.localRoots, b.SendsXXH64); err != nil {
 		return err
 	}
 	ps.localPath = b.LocalPath
@@ -674,9 +674,9 @@ func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error 
 	}
 	ps.size = lw.n
 	if lw.fast != nil {
-		if got := lw.fast.Sum64(); got != c.XXH3 || ps.size != c.Size {
-			return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with XXH3 %016x, the host copied %d bytes with XXH3 %016x; run again once it is complete",
-				ps.localPath, c.Size, c.XXH3, ps.size, got)
+		if got := lw.fast.Sum64(); got != c.XXH64 || ps.size != c.Size {
+			return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with XXH64 %016x, the host copied %d bytes with XXH64 %016x; run again once it is complete",
+				ps.localPath, c.Size, c.XXH64, ps.size, got)
 		}
 		if !isHexSHA256(c.SHA256) {
 			return fmt.Errorf("plugin %s closed payload %q with the SHA-256 %q, which is not 64 hex digits", r.req.Source, ps.name, c.SHA256)

@@ -838,12 +838,12 @@ type PayloadBegin struct {
 	// and SHA-256 of the bytes the plugin read; the host rejects the payload
 	// when its copy differs (the file changed while it was being read).
 	LocalPath string `protobuf:"bytes,4,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
-	// For a local payload: its PayloadClose carries xxh3 too, and the host
+	// For a local payload: its PayloadClose carries xxh64 too, and the host
 	// may check its copy against that fast checksum and record the plugin's
 	// SHA-256 instead of hashing the copy with SHA-256 itself (which, for
 	// exports of hundreds of MB, costs as much CPU as the plugin's own
 	// hashing). (Added in v1; older plugins leave it false.)
-	SendsXxh3     bool `protobuf:"varint,5,opt,name=sends_xxh3,json=sendsXxh3,proto3" json:"sends_xxh3,omitempty"`
+	SendsXxh64    bool `protobuf:"varint,5,opt,name=sends_xxh64,json=sendsXxh64,proto3" json:"sends_xxh64,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -906,9 +906,9 @@ func (x *PayloadBegin) GetLocalPath() string {
 	return ""
 }
 
-func (x *PayloadBegin) GetSendsXxh3() bool {
+func (x *PayloadBegin) GetSendsXxh64() bool {
 	if x != nil {
-		return x.SendsXxh3
+		return x.SendsXxh64
 	}
 	return false
 }
@@ -973,9 +973,9 @@ type PayloadClose struct {
 	Size  int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
 	// hex SHA-256 of the payload bytes, checked by the host.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	// XXH3-64 (seed 0) of the payload bytes, when PayloadBegin.sends_xxh3.
+	// XXH64 (seed 0) of the payload bytes, when PayloadBegin.sends_xxh64.
 	// (Added in v1.)
-	Xxh3          uint64 `protobuf:"fixed64,4,opt,name=xxh3,proto3" json:"xxh3,omitempty"`
+	Xxh64         uint64 `protobuf:"fixed64,4,opt,name=xxh64,proto3" json:"xxh64,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1031,9 +1031,9 @@ func (x *PayloadClose) GetSha256() string {
 	return ""
 }
 
-func (x *PayloadClose) GetXxh3() uint64 {
+func (x *PayloadClose) GetXxh64() uint64 {
 	if x != nil {
-		return x.Xxh3
+		return x.Xxh64
 	}
 	return 0
 }
@@ -1651,24 +1651,24 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"payload_id\x18\x02 \x01(\tR\tpayloadId\x12\x19\n" +
 	"\bnum_rows\x18\x03 \x01(\x03R\anumRows\x122\n" +
 	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\x12#\n" +
-	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"\x8f\x01\n" +
+	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"\x91\x01\n" +
 	"\fPayloadBegin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x1d\n" +
 	"\n" +
-	"local_path\x18\x04 \x01(\tR\tlocalPath\x12\x1d\n" +
-	"\n" +
-	"sends_xxh3\x18\x05 \x01(\bR\tsendsXxh3\"2\n" +
+	"local_path\x18\x04 \x01(\tR\tlocalPath\x12\x1f\n" +
+	"\vsends_xxh64\x18\x05 \x01(\bR\n" +
+	"sendsXxh64\"2\n" +
 	"\fPayloadChunk\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"^\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"`\n" +
 	"\fPayloadClose\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04xxh3\x18\x04 \x01(\x06R\x04xxh3\"a\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x14\n" +
+	"\x05xxh64\x18\x04 \x01(\x06R\x05xxh64\"a\n" +
 	"\aProblem\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\tR\x04file\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\x03R\x04line\x12\x14\n" +
