@@ -53,6 +53,28 @@ func (m *mappedFile) Read(p []byte) (n int, err error) {
 	return n, err
 }
 
+// NextChunk implements storage.Chunker: the next window of the mapping,
+// in place (until the next call). Reading it may fault if the file shrinks
+// (use faultSafe); a write syscall given it fails instead.
+func (m *mappedFile) NextChunk() ([]byte, error) {
+	if m.off >= m.size {
+		return nil, io.EOF
+	}
+	if m.win == nil || m.off != m.winOff {
+		if err := m.unmap(); err != nil {
+			return nil, err
+		}
+		m.winOff = m.off - m.off%mapWindow
+		var err error
+		if m.win, err = mapRange(m.f, m.winOff, int(min(mapWindow, m.size-m.winOff))); err != nil {
+			return nil, err
+		}
+	}
+	chunk := m.win[m.off-m.winOff:]
+	m.off += int64(len(chunk))
+	return chunk, nil
+}
+
 func (m *mappedFile) unmap() error {
 	if m.win == nil {
 		return nil
@@ -73,14 +95,22 @@ func (m *mappedFile) Close() error {
 // faultSafeCopy copies src to dst, returning errShrank instead of crashing
 // if src faults.
 func faultSafeCopy(dst, src []byte) (n int, err error) {
+	err = faultSafe(func() { n = copy(dst, src) })
+	return n, err
+}
+
+// faultSafe runs fn, which reads a mapping, and returns errShrank if the
+// mapping faulted (the file shrank) instead of crashing.
+func faultSafe(fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(interface{ Addr() uintptr }); !ok {
 				panic(r)
 			}
-			n, err = 0, errShrank
+			err = errShrank
 		}
 	}()
-	return copy(dst, src), nil
+	fn()
+	return nil
 }

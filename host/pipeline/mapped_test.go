@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,5 +68,44 @@ func TestMappedFileTruncatedWhileCopied(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.Truncate(path, 0))
 	_, err = io.ReadFull(r, buf)
+	require.ErrorIs(t, err, errShrank)
+}
+
+// The chunks a store writes in place are the file's bytes, a window at a
+// time; a mapping that faults while it is hashed fails the copy.
+func TestMappedFileChunks(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "export.tsv")
+	var content []byte
+	for i := 0; len(content) < 2*mapWindow+777; i++ {
+		content = fmt.Appendf(content, "%d\tSpotify\r\n", i)
+	}
+	require.NoError(t, os.WriteFile(path, content, 0o644))
+	r, err := openLocalPayload(path)
+	require.NoError(t, err)
+	m := r.(*mappedFile)
+	var got []byte
+	for {
+		chunk, err := m.NextChunk()
+		if err == io.EOF {
+			require.Empty(t, chunk)
+			break
+		}
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(chunk), mapWindow)
+		got = append(got, chunk...)
+	}
+	require.NoError(t, m.Close())
+	require.True(t, bytes.Equal(content, got), "the chunks differ from the file")
+
+	w := &objectWriter{fast: xxhash.New()}
+	r, err = openLocalPayload(path)
+	require.NoError(t, err)
+	defer r.Close()
+	h := &hashingChunker{hashingReader{r: r, w: w}, r.(*mappedFile)}
+	_, err = h.NextChunk()
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(path, 0))
+	_, err = h.NextChunk()
 	require.ErrorIs(t, err, errShrank)
 }

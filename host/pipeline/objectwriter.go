@@ -56,7 +56,11 @@ func newObjectCopy(ctx context.Context, st storage.Store, key string, r io.ReadC
 	}
 	ctx, w.cancel = context.WithCancelCause(ctx)
 	go func() {
-		_, err := st.Put(ctx, key, &hashingReader{r: r, w: w})
+		var src io.Reader = &hashingReader{r: r, w: w}
+		if c, ok := r.(storage.Chunker); ok {
+			src = &hashingChunker{hashingReader{r: r, w: w}, c}
+		}
+		_, err := st.Put(ctx, key, src)
 		if cerr := r.Close(); err == nil {
 			err = cerr
 		}
@@ -75,6 +79,24 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.w.hash(p[:n])
 	return n, err
+}
+
+// hashingChunker is a hashingReader that hands a store the chunks of a
+// mapped file in place, hashing each (a read of the mapping that faults
+// fails the copy).
+type hashingChunker struct {
+	hashingReader
+	c storage.Chunker
+}
+
+func (h *hashingChunker) NextChunk() ([]byte, error) {
+	b, err := h.c.NextChunk()
+	if len(b) > 0 {
+		if ferr := faultSafe(func() { h.w.hash(b) }); ferr != nil {
+			return nil, ferr
+		}
+	}
+	return b, err
 }
 
 func (w *objectWriter) hash(b []byte) {

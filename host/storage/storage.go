@@ -62,3 +62,14 @@ type LocalFiles interface {
 	// outside the store.
 	LocalPath(key string) string
 }
+
+// Chunker is implemented by a reader whose bytes lie in memory already,
+// such as a memory-mapped file. NextChunk returns the next bytes in place,
+// valid until the following call, and io.EOF (with no bytes) after the
+// last. A Store given a Chunker to Put may write its chunks without copying
+// them into buffers of its own; one that reads it as an io.Reader gets the
+// same bytes.
+type Chunker interface {
+	io.Reader
+	NextChunk() ([]byte, error)
+}

@@ -1,11 +1,14 @@
 package folder
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
 	"sync"
 	"unsafe"
+
+	"github.com/bedrot-label/bedrot/host/storage"
 )
 
 // Objects are written with direct I/O where the file system allows it
@@ -71,6 +74,42 @@ func copyToFile(f *os.File, r io.Reader) (int64, error) {
 		case err == nil:
 			continue
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return n, nil
+		default:
+			return n, err
+		}
+	}
+}
+
+// writeChunks writes the chunks of c to the new, empty file f as they lie
+// in memory, with direct I/O while they are whole, aligned blocks, and
+// returns the bytes written.
+func writeChunks(ctx context.Context, f *os.File, c storage.Chunker) (int64, error) {
+	direct := setDirect(f, true) == nil
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		chunk, err := c.NextChunk()
+		if len(chunk) > 0 {
+			if direct && (len(chunk)%directAlign != 0 || uintptr(unsafe.Pointer(&chunk[0]))%directAlign != 0) {
+				// A short or unaligned chunk (the last one): the rest goes
+				// through the page cache.
+				if derr := setDirect(f, false); derr != nil {
+					return n, derr
+				}
+				direct = false
+			}
+			if _, werr := f.Write(chunk); werr != nil {
+				return n, werr
+			}
+			n += int64(len(chunk))
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
 			return n, nil
 		default:
 			return n, err

@@ -126,7 +126,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (n int64, err 
 	}()
 
 	// Large writes: landing payloads run to hundreds of MB (see direct.go).
-	n, err = copyToFile(f, ctxReader{ctx: ctx, r: r})
+	if c, ok := r.(storage.Chunker); ok {
+		n, err = writeChunks(ctx, f, c)
+	} else {
+		n, err = copyToFile(f, ctxReader{ctx: ctx, r: r})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("failed to write object %q: %w", key, err)
 	}

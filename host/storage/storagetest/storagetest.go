@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -40,6 +41,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"ConcurrentPutsSameKey", testConcurrentSameKey},
 		{"FailingReader", testFailingReader},
+		{"PutFromChunker", testPutFromChunker},
 		{"ContextCancelled", testContextCancelled},
 		{"CancelDuringPut", testCancelDuringPut},
 		{"InvalidKeys", testInvalidKeys},
@@ -477,6 +479,67 @@ func testFailingReader(t *testing.T, s storage.Store) {
 			require.Equal(t, []string{old}, listKeys(t, s, fmt.Sprintf("landing/fail/%d/", size)))
 		})
 	}
+}
+
+// chunker hands out pattern bytes in chunks of the given sizes, each in a
+// page-aligned buffer of its own (as a mapped file's windows are), and
+// fails with err, if set, after them.
+type chunker struct {
+	sizes []int
+	pat   *patternReader
+	err   error
+	rest  []byte // what Read has not returned of the last chunk
+}
+
+func (c *chunker) NextChunk() ([]byte, error) {
+	if len(c.sizes) == 0 {
+		if c.err != nil {
+			return nil, c.err
+		}
+		return nil, io.EOF
+	}
+	n := c.sizes[0]
+	c.sizes = c.sizes[1:]
+	raw := make([]byte, n+4096)
+	off := (4096 - int(uintptr(unsafe.Pointer(&raw[0]))%4096)) % 4096
+	b := raw[off : off+n]
+	if _, err := io.ReadFull(c.pat, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (c *chunker) Read(p []byte) (int, error) {
+	if len(c.rest) == 0 {
+		b, err := c.NextChunk()
+		if len(b) == 0 {
+			return 0, err
+		}
+		c.rest = b
+	}
+	n := copy(p, c.rest)
+	c.rest = c.rest[n:]
+	return n, nil
+}
+
+// A store writes what a Chunker holds (in place, or read as any reader),
+// and nothing of one that fails.
+func testPutFromChunker(t *testing.T, s storage.Store) {
+	sizes := []int{4 << 20, 4 << 20, 1 << 20, 12345} // whole blocks, then a tail
+	total := int64(0)
+	for _, n := range sizes {
+		total += int64(n)
+	}
+	key := "landing/chunks/export.tsv"
+	n, err := s.Put(t.Context(), key, &chunker{sizes: sizes, pat: newPattern(7, total)})
+	require.NoError(t, err)
+	require.Equal(t, total, n)
+	require.Equal(t, patternHash(7, total), sha256.Sum256(get(t, s, key)))
+
+	boom := errors.New("mapping faulted")
+	_, err = s.Put(t.Context(), "landing/chunks/broken.tsv", &chunker{sizes: sizes[:2], pat: newPattern(7, total), err: boom})
+	require.ErrorIs(t, err, boom)
+	requireNotFound(t, s, "landing/chunks/broken.tsv")
 }
 
 func testContextCancelled(t *testing.T, s storage.Store) {
