@@ -223,11 +223,6 @@ func (p *streamPayload) send() {
 	for chunk := range p.queue {
 		if p.err == nil {
 			p.h.Write(chunk)
-			if p.fast != nil {
-				p.fast.Write(chunk)
-			}
-		}
-		if p.err == nil && !p.local {
 			p.err = p.e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadChunk{PayloadChunk: &sourcev1.PayloadChunk{Id: p.id, Data: chunk}}})
 			if p.err != nil {
 				close(p.failed)
