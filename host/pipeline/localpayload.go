@@ -18,8 +18,9 @@ import (
 // connection (encrypted, copied and decrypted on the way) it names the file
 // and the host copies it to landing itself. The host offers only the files
 // and folders named in the source's configuration, checks every path it is
-// given against them, and compares its copy with the size and SHA-256 the
-// plugin read, so a file that changed meanwhile is rejected.
+// given against them, and compares its copy with the size and checksum of
+// what the plugin read (XXH64 when the plugin sends it, SHA-256 otherwise),
+// so a file that changed meanwhile is rejected.
 
 // localRoots returns the existing files and folders that the configuration's
 // values name (a value may be a list joined by the OS path-list separator),

@@ -20,7 +20,7 @@ import (
 // not a crash.
 
 // errShrank is the error of a read that faulted.
-var errShrank = errors.New("the file shrank while it was copied to landing")
+var errShrank = errors.New("the file shrank while it was being copied")
 
 // mapWindow is how much of a file is mapped at a time: the mapped pages
 // count in the host's resident memory until they are unmapped.
