@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"time"
@@ -317,6 +318,15 @@ type channelWriter struct {
 func openChannel(ctx context.Context, conn net.Conn) (*channelWriter, func()) {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Unix(1, 0)) })
 	return &channelWriter{conn: conn}, func() { stop(); conn.Close() }
+}
+
+// GiveBatchChannel passes plugin, the plugin's end of a batch channel, to
+// the plugin command cmd before it starts: as an inherited file, whose
+// descriptor cmd's environment names (EnvBatchChannel).
+func GiveBatchChannel(cmd *exec.Cmd, plugin *os.File) {
+	cmd.ExtraFiles = append(cmd.ExtraFiles, plugin)
+	// ExtraFiles[i] is the child's descriptor 3+i.
+	cmd.Env = append(cmd.Env, EnvBatchChannel+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 }
 
 // SetBatchChannel hands the client the host's end of the plugin's batch

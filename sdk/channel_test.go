@@ -43,17 +43,7 @@ func roundTripFrame(t *testing.T, b *RecordBatch, constants bool) *RecordBatch {
 // unchanged too, constant columns or not.
 func TestFrameRoundTrip(t *testing.T) {
 	t.Parallel()
-	withNulls := append([]wireRow{{null: true}}, wireRows...)
-	withNulls = append(withNulls, wireRow{null: true})
-	cases := map[string][]wireRow{
-		"no nulls":  wireRows,
-		"nulls":     withNulls,
-		"all null":  {{null: true}, {null: true}, {null: true}},
-		"zero rows": nil,
-		"one row":   wireRows[:1],
-		"same rows": {wireRows[1], wireRows[1], wireRows[1], wireRows[1]},
-	}
-	for name, rows := range cases {
+	for name, rows := range roundTripCases() {
 		for _, constants := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/constants=%v", name, constants), func(t *testing.T) {
 				t.Parallel()

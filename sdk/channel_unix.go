@@ -10,10 +10,9 @@ import (
 )
 
 // NewBatchChannel creates the batch channel of a source plugin about to be
-// launched. Give plugin to the plugin's command as an inherited file
-// (exec.Cmd.ExtraFiles) and name its descriptor in the plugin's
-// environment (EnvBatchChannel); close plugin once the process started;
-// hand host to the SourceClient (SetBatchChannel).
+// launched. Give plugin to the plugin's command (GiveBatchChannel), close
+// it once the process started, and hand host to the SourceClient
+// (SetBatchChannel).
 func NewBatchChannel() (host net.Conn, plugin *os.File, err error) {
 	// Like os/exec's pipes: no other child launched meanwhile inherits
 	// either end.

@@ -39,40 +39,41 @@ func (m *mappedFile) Read(p []byte) (n int, err error) {
 	if m.off >= m.size {
 		return 0, io.EOF
 	}
-	if m.win == nil || m.off >= m.winOff+int64(len(m.win)) {
-		if err := m.unmap(); err != nil {
-			return 0, err
-		}
-		m.winOff = m.off - m.off%mapWindow
-		if m.win, err = mapRange(m.f, m.winOff, int(min(mapWindow, m.size-m.winOff))); err != nil {
-			return 0, err
-		}
+	if err := m.window(); err != nil {
+		return 0, err
 	}
 	n, err = faultSafeCopy(p, m.win[m.off-m.winOff:])
 	m.off += int64(n)
 	return n, err
 }
 
-// NextChunk implements storage.Chunker: the next window of the mapping,
-// in place (until the next call). Reading it may fault if the file shrinks
-// (use faultSafe); a write syscall given it fails instead.
+// NextChunk implements storage.Chunker: the rest of the current window of
+// the mapping, in place (until the next call). Reading it may fault if the
+// file shrinks (use faultSafe); a write syscall given it fails instead.
 func (m *mappedFile) NextChunk() ([]byte, error) {
 	if m.off >= m.size {
 		return nil, io.EOF
 	}
-	if m.win == nil || m.off != m.winOff {
-		if err := m.unmap(); err != nil {
-			return nil, err
-		}
-		m.winOff = m.off - m.off%mapWindow
-		var err error
-		if m.win, err = mapRange(m.f, m.winOff, int(min(mapWindow, m.size-m.winOff))); err != nil {
-			return nil, err
-		}
+	if err := m.window(); err != nil {
+		return nil, err
 	}
 	chunk := m.win[m.off-m.winOff:]
 	m.off += int64(len(chunk))
 	return chunk, nil
+}
+
+// window maps the window that holds m.off, unless it is mapped already.
+func (m *mappedFile) window() error {
+	if m.win != nil && m.off < m.winOff+int64(len(m.win)) {
+		return nil
+	}
+	if err := m.unmap(); err != nil {
+		return err
+	}
+	m.winOff = m.off - m.off%mapWindow
+	var err error
+	m.win, err = mapRange(m.f, m.winOff, int(min(mapWindow, m.size-m.winOff)))
+	return err
 }
 
 func (m *mappedFile) unmap() error {

@@ -14,17 +14,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A local payload is read through a mapping of the file, byte for byte.
-func TestMappedFileReadsTheWholeFile(t *testing.T) {
-	t.Parallel()
+// writeNumberedLines writes an export of at least n bytes whose lines are
+// numbered, so that windows read out of order or twice show.
+func writeNumberedLines(t *testing.T, n int) (string, []byte) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "export.tsv")
-	// Lines numbered, so that windows read out of order or twice show;
-	// more than two windows and a part.
 	var content []byte
-	for i := 0; len(content) < 2*mapWindow+12345; i++ {
+	for i := 0; len(content) < n; i++ {
 		content = fmt.Appendf(content, "%d\t2026-01-01\tSpotify\t0.000012345678\r\n", i)
 	}
 	require.NoError(t, os.WriteFile(path, content, 0o644))
+	return path, content
+}
+
+// A local payload is read through a mapping of the file, byte for byte
+// (more than two windows and a part).
+func TestMappedFileReadsTheWholeFile(t *testing.T) {
+	t.Parallel()
+	path, content := writeNumberedLines(t, 2*mapWindow+12345)
 	r, err := openLocalPayload(path)
 	require.NoError(t, err)
 	m, ok := r.(*mappedFile)
@@ -75,12 +82,7 @@ func TestMappedFileTruncatedWhileCopied(t *testing.T) {
 // time; a mapping that faults while it is hashed fails the copy.
 func TestMappedFileChunks(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "export.tsv")
-	var content []byte
-	for i := 0; len(content) < 2*mapWindow+777; i++ {
-		content = fmt.Appendf(content, "%d\tSpotify\r\n", i)
-	}
-	require.NoError(t, os.WriteFile(path, content, 0o644))
+	path, content := writeNumberedLines(t, 2*mapWindow+777)
 	r, err := openLocalPayload(path)
 	require.NoError(t, err)
 	m := r.(*mappedFile)
@@ -98,7 +100,7 @@ func TestMappedFileChunks(t *testing.T) {
 	require.NoError(t, m.Close())
 	require.True(t, bytes.Equal(content, got), "the chunks differ from the file")
 
-	w := &objectWriter{fast: xxhash.New()}
+	w := &objectWriter{h: xxhash.New()}
 	r, err = openLocalPayload(path)
 	require.NoError(t, err)
 	defer r.Close()

@@ -25,10 +25,8 @@ type objectWriter struct {
 	bw     *bufio.Writer
 	cancel context.CancelCauseFunc // a copy's
 	done   chan error
-	h      hash.Hash      // SHA-256, nil when fast is set
-	fast   *xxhash.Digest // XXH64
+	h      hash.Hash // SHA-256, or an *xxhash.Digest (see xxh64)
 	n      int64
-	closed bool
 }
 
 func newObjectWriter(ctx context.Context, st storage.Store, key string) *objectWriter {
@@ -48,17 +46,16 @@ func newObjectWriter(ctx context.Context, st storage.Store, key string) *objectW
 // hashing what the store reads: with XXH64 alone if fast is set. The store
 // reads r directly, without a pipe between; r is closed after the copy.
 func newObjectCopy(ctx context.Context, st storage.Store, key string, r io.ReadCloser, fast bool) *objectWriter {
-	w := &objectWriter{key: key, done: make(chan error, 1)}
+	w := &objectWriter{key: key, h: sha256.New(), done: make(chan error, 1)}
 	if fast {
-		w.fast = xxhash.New()
-	} else {
-		w.h = sha256.New()
+		w.h = xxhash.New()
 	}
 	ctx, w.cancel = context.WithCancelCause(ctx)
 	go func() {
-		var src io.Reader = &hashingReader{r: r, w: w}
+		hr := hashingReader{r: r, w: w}
+		var src io.Reader = &hr
 		if c, ok := r.(storage.Chunker); ok {
-			src = &hashingChunker{hashingReader{r: r, w: w}, c}
+			src = &hashingChunker{hr, c}
 		}
 		_, err := st.Put(ctx, key, src)
 		if cerr := r.Close(); err == nil {
@@ -100,12 +97,18 @@ func (h *hashingChunker) NextChunk() ([]byte, error) {
 }
 
 func (w *objectWriter) hash(b []byte) {
-	if w.fast != nil {
-		w.fast.Write(b)
-	} else {
-		w.h.Write(b)
-	}
+	w.h.Write(b)
 	w.n += int64(len(b))
+}
+
+// xxh64 returns the XXH64 of the bytes, for an objectWriter that hashes
+// with XXH64 (ok false otherwise).
+func (w *objectWriter) xxh64() (sum uint64, ok bool) {
+	d, ok := w.h.(*xxhash.Digest)
+	if !ok {
+		return 0, false
+	}
+	return d.Sum64(), true
 }
 
 func (w *objectWriter) Write(b []byte) (int, error) {
@@ -116,7 +119,6 @@ func (w *objectWriter) Write(b []byte) (int, error) {
 // Close finishes the object and waits until the store has it (for a copy:
 // until the copy ended).
 func (w *objectWriter) Close() error {
-	w.closed = true
 	if w.pw == nil {
 		err := <-w.done
 		w.cancel(nil)
@@ -134,10 +136,6 @@ func (w *objectWriter) Close() error {
 // Abort discards the object: the store never makes it visible, or, for a
 // copy that had ended, it is left for cleanup.
 func (w *objectWriter) Abort(cause error) {
-	if w.closed {
-		return
-	}
-	w.closed = true
 	if w.pw == nil {
 		w.cancel(cause)
 	} else {

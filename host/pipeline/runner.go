@@ -673,8 +673,8 @@ func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error 
 		return fmt.Errorf("failed to write %s: %w", ps.key, err)
 	}
 	ps.size = lw.n
-	if lw.fast != nil {
-		if got := lw.fast.Sum64(); got != c.XXH64 || ps.size != c.Size {
+	if got, fast := lw.xxh64(); fast {
+		if got != c.XXH64 || ps.size != c.Size {
 			return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with XXH64 %016x, the host copied %d bytes with XXH64 %016x; run again once it is complete",
 				ps.localPath, c.Size, c.XXH64, ps.size, got)
 		}

@@ -204,8 +204,7 @@ func (h *Host) start(ctx context.Context, p metastore.Plugin, kind string) (*Ins
 		// Without one (not a Unix-like system), batches travel inline.
 		if host, end, err := sdk.NewBatchChannel(); err == nil {
 			channel, pluginEnd = host, end
-			cmd.ExtraFiles = []*os.File{pluginEnd}
-			cmd.Env = append(cmd.Env, sdk.EnvBatchChannel+"=3") // ExtraFiles[0] is fd 3
+			sdk.GiveBatchChannel(cmd, pluginEnd)
 		}
 	}
 	tail := &tailBuffer{max: 8 << 10}

@@ -111,8 +111,7 @@ func launch(t testing.TB, binary string, pluginEnd *os.File) (plugin.ClientProto
 	}
 	cmd := exec.Command(binary)
 	if pluginEnd != nil {
-		cmd.ExtraFiles = []*os.File{pluginEnd}
-		cmd.Env = []string{sdk.EnvBatchChannel + "=3"}
+		sdk.GiveBatchChannel(cmd, pluginEnd)
 		defer pluginEnd.Close() // the plugin has its own copy once started
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{

@@ -7,8 +7,6 @@ import (
 	"os"
 	"sync"
 	"unsafe"
-
-	"github.com/bedrot-label/bedrot/host/storage"
 )
 
 // Objects are written with direct I/O where the file system allows it
@@ -39,52 +37,34 @@ var directBuffers = sync.Pool{New: func() any {
 }}
 
 // copyToFile copies r to the new, empty file f and returns the bytes
-// written. Whole chunks are written with direct I/O when f accepts it; the
-// last, partial chunk is written through the page cache (direct writes must
-// be whole blocks), and so is everything when f does not accept it.
-func copyToFile(f *os.File, r io.Reader) (int64, error) {
+// written: writeChunks of r read in aligned chunks of directChunk bytes.
+func copyToFile(ctx context.Context, f *os.File, r io.Reader) (int64, error) {
 	bp := directBuffers.Get().(*[]byte)
 	defer directBuffers.Put(bp)
-	buf := *bp
-	direct := setDirect(f, true) == nil
-	var n int64
-	for {
-		m, err := io.ReadFull(r, buf)
-		if m == len(buf) && direct {
-			if _, werr := f.Write(buf); werr != nil {
-				return n, werr
-			}
-			n += int64(m)
-			continue
-		}
-		if m > 0 {
-			if direct {
-				// A short write ends the file: turn direct I/O off for it.
-				if derr := setDirect(f, false); derr != nil {
-					return n, derr
-				}
-				direct = false
-			}
-			if _, werr := f.Write(buf[:m]); werr != nil {
-				return n, werr
-			}
-			n += int64(m)
-		}
-		switch {
-		case err == nil:
-			continue
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return n, nil
-		default:
-			return n, err
-		}
-	}
+	return writeChunks(ctx, f, &readChunks{r: r, buf: *bp})
 }
 
-// writeChunks writes the chunks of c to the new, empty file f as they lie
-// in memory, with direct I/O while they are whole, aligned blocks, and
-// returns the bytes written.
-func writeChunks(ctx context.Context, f *os.File, c storage.Chunker) (int64, error) {
+// readChunks hands out what it reads from r a buffer at a time: whole
+// buffers, then what is left.
+type readChunks struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (c *readChunks) NextChunk() ([]byte, error) {
+	n, err := io.ReadFull(c.r, c.buf)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // the last chunk; the next read says io.EOF
+	}
+	return c.buf[:n], err
+}
+
+// writeChunks writes the chunks of c (a storage.Chunker, or readChunks) to
+// the new, empty file f as they lie in memory and returns the bytes
+// written. Chunks are written with direct I/O while they are whole, aligned
+// blocks and f accepts it; from the first that is not (the last, partial
+// one: direct writes must be whole blocks) on, through the page cache.
+func writeChunks(ctx context.Context, f *os.File, c interface{ NextChunk() ([]byte, error) }) (int64, error) {
 	direct := setDirect(f, true) == nil
 	var n int64
 	for {

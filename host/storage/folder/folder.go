@@ -129,7 +129,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (n int64, err 
 	if c, ok := r.(storage.Chunker); ok {
 		n, err = writeChunks(ctx, f, c)
 	} else {
-		n, err = copyToFile(f, ctxReader{ctx: ctx, r: r})
+		n, err = copyToFile(ctx, f, ctxReader{ctx: ctx, r: r})
 	}
 	if err != nil {
 		return 0, fmt.Errorf("failed to write object %q: %w", key, err)
