@@ -140,6 +140,12 @@ type DaemonConfig struct {
 	// URL is where commands such as `bedrot trigger --daemon` reach a
 	// running daemon (default http://<http>).
 	URL string `koanf:"url" json:"url"`
+	// APIToken, when set, is required of every /api/v1 request as a bearer
+	// token, and sent by commands that use a daemon (daemon.api_token_file,
+	// BEDROT_DAEMON_API_TOKEN or BEDROT_DAEMON_API_TOKEN_FILE). A daemon
+	// whose API listens beyond loopback does not start without one.
+	// /metrics, /healthz and /readyz stay open.
+	APIToken string `koanf:"api_token" json:"-"`
 	// Workers is how many runs one daemon works at once (default 2).
 	Workers int `koanf:"workers" json:"workers"`
 	// MaxAttempts is how many times a run is tried before it is given up
@@ -167,6 +173,11 @@ type AgentsConfig struct {
 	AccessPolicy string `koanf:"access_policy" json:"access_policy"`
 	// Role is the policy role agents run as (default ai_agent).
 	Role string `koanf:"role" json:"role"`
+	// MCPToken, when set, is required of every request to `bedrot mcp
+	// --http` as a bearer token (agents.mcp_token_file, BEDROT_AGENTS_MCP_TOKEN
+	// or BEDROT_AGENTS_MCP_TOKEN_FILE). bedrot mcp does not listen beyond
+	// loopback without one.
+	MCPToken string `koanf:"mcp_token" json:"-"`
 }
 
 // LineageConfig configures OpenLineage events: every run writes START and
@@ -323,11 +334,11 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"log.level": def.Log.Level, "log.format": def.Log.Format,
 		"secrets.key": "", "secrets.key_path": "",
 		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator, "quality.contracts_dir": def.Quality.ContractsDir,
-		"daemon.http": def.Daemon.HTTP, "daemon.url": "", "daemon.workers": def.Daemon.Workers,
+		"daemon.http": def.Daemon.HTTP, "daemon.url": "", "daemon.api_token": "", "daemon.workers": def.Daemon.Workers,
 		"daemon.max_attempts": def.Daemon.MaxAttempts, "daemon.retry_backoff": def.Daemon.RetryBackoff.String(),
 		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.then": def.Daemon.Then, "daemon.check_interval": def.Daemon.CheckInterval.String(),
 		"lineage.url": "", "lineage.api_key": "", "lineage.namespace": def.Lineage.Namespace,
-		"agents.access_policy": def.Agents.AccessPolicy, "agents.role": def.Agents.Role,
+		"agents.access_policy": def.Agents.AccessPolicy, "agents.role": def.Agents.Role, "agents.mcp_token": "",
 		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,
 	}, "."), nil)
 	environ := opts.Environ

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -47,6 +48,13 @@ func newCLI(t *testing.T, extraEnv ...string) *cli {
 	lake := filepath.Join(t.TempDir(), "lake")
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BEDROT_LAKE=" + lake}
 	return &cli{t: t, bin: bedrot, env: append(env, extraEnv...), lake: lake}
+}
+
+// without returns a cli on the same lake whose environment lacks the
+// variable name.
+func (c *cli) without(name string) *cli {
+	env := slices.DeleteFunc(slices.Clone(c.env), func(e string) bool { return strings.HasPrefix(e, name+"=") })
+	return &cli{t: c.t, bin: c.bin, env: env, lake: c.lake}
 }
 
 type result struct {

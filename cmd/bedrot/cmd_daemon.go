@@ -36,13 +36,19 @@ func newServeCmd(g *globals) *cobra.Command {
   - the HTTP API (--http, default 127.0.0.1:8080) serves /api/v1/...,
     /metrics (Prometheus), /healthz and /readyz. bedrot trigger, backfill,
     pause, resume and jobs talk to it with --daemon, or work on the
-    database directly without it.
+    database directly without it. With daemon.api_token set
+    (BEDROT_DAEMON_API_TOKEN, or BEDROT_DAEMON_API_TOKEN_FILE naming a
+    file), /api/v1 requires it as a bearer token, and those commands send
+    it; the daemon does not listen beyond loopback without one. /api/v1
+    refuses cross-origin browser requests, and on loopback requests for
+    other host names (DNS rebinding).
 
 On SIGTERM the daemon takes no new job, gives running runs --grace to
 finish, then cancels them (each keeps what it checkpointed; plugins are
 killed) and exits 0.`,
 		Example: `  bedrot serve --lake ./lake
-  BEDROT_DATABASE_URL=postgres://bedrot@db/bedrot bedrot serve --http 0.0.0.0:8080`,
+  BEDROT_DATABASE_URL=postgres://bedrot@db/bedrot BEDROT_DAEMON_API_TOKEN_FILE=/run/secrets/bedrot-api \
+    bedrot serve --http 0.0.0.0:8080`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("http") {
@@ -76,7 +82,9 @@ func (g *globals) control(ctx context.Context, daemonURL string) (daemon.Control
 		daemonURL = g.cfg.Daemon.URL
 	}
 	if daemonURL != "" {
-		return daemon.NewClient(daemonURL), func() {}, nil
+		c := daemon.NewClient(daemonURL)
+		c.Token = g.cfg.Daemon.APIToken
+		return c, func() {}, nil
 	}
 	l, err := g.open(ctx, false)
 	if err != nil {

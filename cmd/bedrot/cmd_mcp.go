@@ -18,6 +18,7 @@ import (
 	"github.com/bedrot-label/bedrot/config"
 	"github.com/bedrot-label/bedrot/host/access"
 	"github.com/bedrot-label/bedrot/host/agents"
+	"github.com/bedrot-label/bedrot/host/apiauth"
 	"github.com/bedrot-label/bedrot/host/daemon"
 	"github.com/bedrot-label/bedrot/host/knowledge"
 	"github.com/bedrot-label/bedrot/host/lake"
@@ -66,11 +67,15 @@ Claude Code: .mcp.json), with absolute paths:
   }
 
 Add "--role", "data_engineer", "--allow-writes" to the args to let it propose hand-offs and add
-knowledge. With --http, point the client at http://ADDR/ (no authentication: keep it on
-127.0.0.1 or behind a proxy that authenticates).`,
+knowledge. With --http, point the client at http://ADDR/. With agents.mcp_token set
+(BEDROT_AGENTS_MCP_TOKEN, or BEDROT_AGENTS_MCP_TOKEN_FILE naming a file), every request must
+carry it as "Authorization: Bearer <token>"; without one, bedrot mcp listens on loopback only.
+Cross-origin browser requests, and on loopback requests for other host names (DNS rebinding),
+are refused.`,
 		Example: `  bedrot mcp --lake ./lake                                   # stdio, role analyst, read-only
   bedrot mcp --lake ./lake --role data_engineer --allow-writes
-  bedrot mcp --lake ./lake --http 127.0.0.1:8765             # streamable HTTP`,
+  bedrot mcp --lake ./lake --http 127.0.0.1:8765             # streamable HTTP, this machine only
+  BEDROT_AGENTS_MCP_TOKEN_FILE=/run/secrets/mcp bedrot mcp --http 0.0.0.0:8765`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: g.withLake(false, func(ctx context.Context, l *lake.Lake, _ []string) error {
 			return g.serveMCP(ctx, l, mcpserverFlags{role: role, allowWrites: allowWrites, http: httpAddr}, cmd.InOrStdin())
@@ -177,12 +182,20 @@ func (g *globals) serveMCP(ctx context.Context, l *lake.Lake, f mcpserverFlags, 
 	if err != nil {
 		return usageError("--http %s: %v", f.http, err)
 	}
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
-		log.Warn("the MCP server has no authentication and listens beyond this machine; keep it behind an authenticating proxy", "addr", ln.Addr().String())
+	token := l.Config.Agents.MCPToken
+	if err := apiauth.CheckExposure(ln.Addr(), token, "bedrot mcp --http",
+		"agents.mcp_token (BEDROT_AGENTS_MCP_TOKEN, or BEDROT_AGENTS_MCP_TOKEN_FILE naming a file)"); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("%w: %w", config.ErrBadConfiguration, err)
 	}
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Logger: log})
+	h := apiauth.Guard(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Logger: log}),
+		token, apiauth.IsLoopback(ln.Addr()))
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(g.stderr, "bedrot mcp: serving MCP (streamable HTTP) on http://%s/ as role %s, writes %s\n", ln.Addr(), f.role, writes)
+	auth := "no token: any program on this machine may connect"
+	if token != "" {
+		auth = "bearer token required"
+	}
+	fmt.Fprintf(g.stderr, "bedrot mcp: serving MCP (streamable HTTP) on http://%s/ as role %s, writes %s, %s\n", ln.Addr(), f.role, writes, auth)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

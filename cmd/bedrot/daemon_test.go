@@ -286,3 +286,27 @@ func TestQueueCommandsWithAndWithoutADaemon(t *testing.T) {
 	<-d.exited
 	require.NoError(t, d.err)
 }
+
+// An operator gives the daemon an API token in a file; the queue commands
+// read it from the same setting and send it, and without it are told what
+// to set. The token never reaches the daemon's log.
+func TestDaemonAPITokenFromAFile(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "api-token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("c0ffee-api-token\n"), 0o600))
+	c := newCLI(t, "BEDROT_SOURCES__DISTROKID__CONFIG__INBOX="+t.TempDir(), "BEDROT_DAEMON_API_TOKEN_FILE="+tokenFile)
+	c.setupLake()
+	d := c.serve("guarded")
+
+	out := c.ok("trigger", "distrokid", "--wait", "--daemon", d.url)
+	require.Contains(t, out, "(succeeded)")
+	r := c.without("BEDROT_DAEMON_API_TOKEN_FILE").run("jobs", "--daemon", d.url)
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "requires its API token: set daemon.api_token")
+	resp, err := http.Get(d.url + "/api/v1/jobs")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.NotContains(t, d.log(), "c0ffee")
+	require.NotContains(t, c.ok("config"), "c0ffee", "bedrot config hides the token")
+}

@@ -1,9 +1,15 @@
 package main_test
 
 import (
+	"bytes"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
@@ -44,4 +50,63 @@ func TestMCPServerOverStdio(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.IsError)
 	require.True(t, strings.Contains(res.Content[0].(*mcp.TextContent).Text, "--allow-writes"))
+}
+
+// bearerTransport adds a bearer token to every request.
+type bearerTransport struct{ token string }
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// An assistant reaches `bedrot mcp --http` with the token the operator put
+// in a file; without it the server answers 401. Beyond loopback, bedrot mcp
+// does not start without a token.
+func TestMCPServerOverHTTPWithAToken(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "mcp-token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("4ssistant-token\n"), 0o600))
+	c := newCLI(t, "BEDROT_AGENTS_MCP_TOKEN_FILE="+tokenFile)
+	c.setupLake()
+
+	anon := c.without("BEDROT_AGENTS_MCP_TOKEN_FILE")
+	r := anon.run("mcp", "--http", "0.0.0.0:0")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "bedrot mcp --http listens on ")
+	require.Contains(t, r.stderr, "beyond this machine, without a token: set agents.mcp_token (BEDROT_AGENTS_MCP_TOKEN")
+
+	addr := freeAddr(t)
+	cmd := exec.Command(c.bin, "mcp", "--http", addr)
+	cmd.Env = c.env
+	var mu sync.Mutex
+	var stderr bytes.Buffer
+	cmd.Stderr = lockedWriter{&mu, &stderr}
+	log := func() string { mu.Lock(); defer mu.Unlock(); return stderr.String() }
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "http://" + addr + "/"
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusUnauthorized
+	}, 30*time.Second, 50*time.Millisecond, "bedrot mcp never answered 401 to a request without the token")
+
+	client := mcp.NewClient(&mcp.Implementation{Name: "test-assistant", Version: "1.0"}, nil)
+	_, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1}, nil)
+	require.Error(t, err, "no token, no session")
+
+	sess, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: bearerTransport{"4ssistant-token"}}}, nil)
+	require.NoError(t, err)
+	defer sess.Close()
+	res, err := sess.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_datasets", Arguments: map[string]any{}})
+	require.NoError(t, err)
+	require.False(t, res.IsError, "%v", res.Content)
+	require.Contains(t, log(), "bearer token required")
+	require.NotContains(t, log(), "4ssistant", "the token never reaches the log")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/config"
 	"github.com/bedrot-label/bedrot/host/alerts"
+	"github.com/bedrot-label/bedrot/host/apiauth"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/scheduler"
 )
@@ -105,14 +106,17 @@ func (l Local) Sources(ctx context.Context) ([]SourceInfo, error) {
 	return out, nil
 }
 
-// Handler is the daemon's HTTP API.
+// Handler is the daemon's HTTP API. /api/v1 is guarded (apiauth): by
+// daemon.api_token when set, and against browsers' cross-origin and DNS
+// rebinding requests; /metrics, /healthz and /readyz are open.
 func (d *Daemon) Handler() http.Handler {
+	root := http.NewServeMux()
 	mux := http.NewServeMux()
 	ctl := d.Control()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !d.ready.Load() {
 			writeError(w, http.StatusServiceUnavailable, errNotReady)
 			return
@@ -125,7 +129,7 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", d.metrics.Handler())
+	root.Handle("GET /metrics", d.metrics.Handler())
 	RegisterAPI(mux, ctl)
 	mux.HandleFunc("GET /api/v1/alerts", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -164,7 +168,16 @@ func (d *Daemon) Handler() http.Handler {
 		rep, err := alerts.LoadSLO(r.Context(), d.lake.Meta, alerts.SLOOptions{})
 		respond(w, http.StatusOK, rep, err)
 	})
-	return logRequests(d, mux)
+	root.Handle("/api/", apiauth.Guard(mux, d.cfg.Daemon.APIToken, d.listensOnLoopback()))
+	return logRequests(d, root)
+}
+
+// listensOnLoopback reports whether the API is reachable from this machine
+// only (true before Serve listens).
+func (d *Daemon) listensOnLoopback() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.listener == nil || apiauth.IsLoopback(d.listener.Addr())
 }
 
 // Control is the daemon's own queue control.

@@ -19,8 +19,10 @@ import (
 // Client is Control over a running daemon's HTTP API.
 type Client struct {
 	// URL is the daemon's base URL, e.g. http://127.0.0.1:8080.
-	URL  string
-	HTTP *http.Client
+	URL string
+	// Token is sent as the bearer token when set (daemon.api_token).
+	Token string
+	HTTP  *http.Client
 }
 
 // NewClient returns a client of the daemon at base (a URL, or host:port).
@@ -68,6 +70,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("the daemon at %s does not answer (is `bedrot serve` running?): %w", c.URL, err)
@@ -83,6 +88,13 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = fmt.Sprintf("the daemon answered %s", resp.Status)
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			what := "requires its API token"
+			if c.Token != "" {
+				what = "refused the API token given"
+			}
+			e.Error = fmt.Sprintf("the daemon at %s %s: set daemon.api_token (BEDROT_DAEMON_API_TOKEN, or BEDROT_DAEMON_API_TOKEN_FILE naming a file) to the daemon's", c.URL, what)
 		}
 		return &apiError{status: resp.StatusCode, msg: e.Error}
 	}

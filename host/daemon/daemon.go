@@ -27,6 +27,7 @@ import (
 	"github.com/bedrot-label/bedrot/config"
 	"github.com/bedrot-label/bedrot/host/agents"
 	"github.com/bedrot-label/bedrot/host/alerts"
+	"github.com/bedrot-label/bedrot/host/apiauth"
 	"github.com/bedrot-label/bedrot/host/lake"
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metrics"
@@ -171,6 +172,11 @@ func (d *Daemon) Serve(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s (daemon.http, --http): %w", addr, err)
+	}
+	if err := apiauth.CheckExposure(ln.Addr(), d.cfg.Daemon.APIToken, "the daemon's API (daemon.http, --http)",
+		"daemon.api_token (BEDROT_DAEMON_API_TOKEN, or BEDROT_DAEMON_API_TOKEN_FILE naming a file)"); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("%w: %w", config.ErrBadConfiguration, err)
 	}
 	d.mu.Lock()
 	d.listener = ln

@@ -69,7 +69,10 @@ type fixture struct {
 	done   chan error
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T) *fixture { return startWith(t, nil) }
+
+// startWith is start with the daemon's configuration changed by edit.
+func startWith(t *testing.T, edit func(*config.Config)) *fixture {
 	dir := t.TempDir()
 	inbox := filepath.Join(dir, "inbox")
 	require.NoError(t, os.MkdirAll(inbox, 0o755))
@@ -98,6 +101,9 @@ func start(t *testing.T) *fixture {
 	cfg.Alerts = notify.Config{
 		Notifiers: map[string]notify.NotifierConfig{"hook": {Type: "webhook", URL: hookSrv.URL}},
 		Routes:    map[notify.Severity][]string{notify.Critical: {"hook"}, notify.High: {"hook"}},
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	l, err := lake.Open(t.Context(), cfg, lake.Options{Create: true})
 	require.NoError(t, err)
