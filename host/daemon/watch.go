@@ -118,21 +118,9 @@ func (d *Daemon) refreshDatasets(ctx context.Context) error {
 			d.metrics.QualityScore(v.Dataset, v.Score)
 		}
 	}
-	names, err := d.lake.Meta.ListDatasets(ctx)
+	newest, err := d.lake.Meta.NewestFiles(ctx)
 	if err != nil {
 		return err
-	}
-	newest := map[string]time.Time{}
-	for _, name := range names {
-		files, err := d.lake.Meta.ListFiles(ctx, name)
-		if err != nil {
-			return err
-		}
-		for _, f := range files {
-			if f.AddedAt.After(newest[name]) {
-				newest[name] = f.AddedAt
-			}
-		}
 	}
 	d.newestMu.Lock()
 	d.newest = newest

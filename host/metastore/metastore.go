@@ -271,6 +271,10 @@ type Store interface {
 	ListDatasets(ctx context.Context) ([]string, error)
 	// ListFiles returns a dataset's manifest in key order.
 	ListFiles(ctx context.Context, dataset string) ([]File, error)
+	// NewestFiles returns, for every dataset with files, when its newest
+	// file was added (the newest AddedAt of its manifest): the freshness of
+	// its data, without listing manifests.
+	NewestFiles(ctx context.Context) (map[string]time.Time, error)
 	// FileListed reports whether any manifest lists key.
 	FileListed(ctx context.Context, key string) (bool, error)
 

@@ -37,6 +37,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"LeaseProbedWhileLocking":   testLeaseProbedWhileLocking,
 		"Pending":                   testPending,
 		"Commit":                    testCommit,
+		"NewestFiles":               testNewestFiles,
 		"CommitDuplicateBatch":      testCommitDuplicateBatch,
 		"CommitReplace":             testCommitReplace,
 		"CommitFailureAppliesNone":  testCommitFailureAppliesNone,
@@ -498,6 +499,53 @@ func testCommit(t *testing.T, s metastore.Store) {
 	require.Equal(t, []byte(`{"through":"2026-10"}`), st.State)
 	require.Equal(t, runID, st.RunID)
 	requireBetween(t, before, st.UpdatedAt)
+}
+
+// NewestFiles gives each dataset's newest AddedAt, as its manifest says,
+// whatever the order the files were committed in.
+func testNewestFiles(t *testing.T, s metastore.Store) {
+	ctx := t.Context()
+	newest, err := s.NewestFiles(ctx)
+	require.NoError(t, err)
+	require.Empty(t, newest, "no dataset yet")
+
+	base := stamp().Add(-time.Hour)
+	commit := func(run, dataset string, added ...time.Duration) {
+		t.Helper()
+		c := metastore.Commit{RunID: run, Batches: []metastore.Batch{{Dataset: dataset, ID: run}}}
+		for i, d := range added {
+			c.Files = append(c.Files, metastore.File{Dataset: dataset, Key: fmt.Sprintf("%s/%s-%d", dataset, run, i),
+				BatchID: run, AddedAt: base.Add(d)})
+		}
+		_, err := s.Commit(ctx, c)
+		require.NoError(t, err)
+	}
+	commit("run-1", "raw.a", 10*time.Minute, 30*time.Minute+123456*time.Microsecond)
+	commit("run-2", "raw.b", 20*time.Minute)
+	commit("run-3", "raw.a", 30*time.Minute+12*time.Microsecond) // later, but older data
+	commit("run-4", "raw.b", 25*time.Minute)
+	// A dataset whose files all left its manifest has no newest file.
+	commit("run-5", "raw.c", 0)
+	replaced, err := s.Commit(ctx, metastore.Commit{RunID: "run-6", Batches: []metastore.Batch{{Dataset: "raw.c", ID: "run-5"}}, Replace: true})
+	require.NoError(t, err)
+	require.Len(t, replaced, 1)
+
+	newest, err = s.NewestFiles(ctx)
+	require.NoError(t, err)
+	require.Len(t, newest, 2, "%v", newest)
+	require.True(t, newest["raw.a"].Equal(base.Add(30*time.Minute+123456*time.Microsecond)), "%v", newest["raw.a"])
+	require.True(t, newest["raw.b"].Equal(base.Add(25*time.Minute)), "%v", newest["raw.b"])
+	for ds, at := range newest {
+		files, err := s.ListFiles(ctx, ds)
+		require.NoError(t, err)
+		var want time.Time
+		for _, f := range files {
+			if f.AddedAt.After(want) {
+				want = f.AddedAt
+			}
+		}
+		require.True(t, want.Equal(at), "%s: NewestFiles %v, its manifest %v", ds, at, want)
+	}
 }
 
 func testCommitDuplicateBatch(t *testing.T, s metastore.Store) {

@@ -409,6 +409,31 @@ func (s *store) ListFiles(ctx context.Context, dataset string) ([]metastore.File
 	return files, nil
 }
 
+// NewestFiles returns when each dataset's newest file was added.
+func (s *store) NewestFiles(ctx context.Context) (map[string]time.Time, error) {
+	// SQLite keeps times as fixed-width UTC text, so MAX is the newest.
+	rows, err := s.db.QueryContext(ctx, `SELECT dataset, MAX(added_at) FROM manifest_files GROUP BY dataset`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find the newest file of each dataset: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var (
+			ds    string
+			added time.Time
+		)
+		if err := rows.Scan(&ds, timeDest{&added}); err != nil {
+			return nil, fmt.Errorf("failed to find the newest file of each dataset: %w", err)
+		}
+		out[ds] = added
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to find the newest file of each dataset: %w", err)
+	}
+	return out, nil
+}
+
 func scanFile(r rowScanner) (metastore.File, error) {
 	var f metastore.File
 	err := r.Scan(&f.Dataset, &f.Key, &f.Size, &f.SHA256, &f.Rows, &f.BatchID, &f.RunID,
