@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bedrot-label/bedrot/host/metrics"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 )
 
 // Paths of the files under test, relative to this folder.
@@ -736,16 +737,6 @@ func TestPromtoolChecksRealScrape(t *testing.T) {
 // ---------------------------------------------------------------------------
 // Business Metrics SQL on PostgreSQL.
 
-// defaultTestDatabaseURL is used when BEDROT_TEST_DATABASE_URL is not set.
-const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testDatabaseURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestDatabaseURL
-}
-
 // publishedDDL creates, in schema %[1]s, the tables `bedrot publish` makes
 // from config/marts (column types as publish.pgType maps the marts'
 // Parquet types) and their v_* views, with a few rows each.
@@ -823,8 +814,8 @@ func expandSQL(q, schema string, from, to time.Time, vars map[string][]string) s
 func TestBusinessSQLRunsOnPublishedSchema(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, testDatabaseURL())
-	require.NoError(t, err, "PostgreSQL is not reachable at %s: run `make postgres` (or set BEDROT_TEST_DATABASE_URL)", testDatabaseURL())
+	conn, err := pgx.Connect(ctx, pgtest.URL())
+	require.NoError(t, err, "PostgreSQL is not reachable at %s: run `make postgres` (or set BEDROT_TEST_DATABASE_URL)", pgtest.URL())
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)

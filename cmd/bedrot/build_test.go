@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bedrot-label/bedrot/host/pgtest"
 )
 
 // From the sample exports to BI: staging and the royalties mart are built,
@@ -21,8 +23,10 @@ func TestBuildAndPublishSeeTheSameTotals(t *testing.T) {
 	require.NoError(t, err)
 	schema := fmt.Sprintf("analytics_cli_%d", time.Now().UnixNano())
 	role := "bedrot_bi"
-	t.Cleanup(func() { _ = exec.Command("psql", pgURL(), "-qc", "DROP SCHEMA IF EXISTS "+schema+" CASCADE").Run() })
-	c := newCLI(t, "BEDROT_CURATED_MARTS_DIR="+marts, "BEDROT_CURATED_ANALYTICS_URL="+pgURL(), "BEDROT_CURATED_ANALYTICS_SCHEMA="+schema)
+	t.Cleanup(func() {
+		_ = exec.Command("psql", pgtest.URL(), "-qc", "DROP SCHEMA IF EXISTS "+schema+" CASCADE").Run()
+	})
+	c := newCLI(t, "BEDROT_CURATED_MARTS_DIR="+marts, "BEDROT_CURATED_ANALYTICS_URL="+pgtest.URL(), "BEDROT_CURATED_ANALYTICS_SCHEMA="+schema)
 	c.setupLake()
 	// The pipeline's later steps run after the ingest when asked.
 	out := c.ok("ingest", "distrokid", "../../examples/distrokid/DistroKid_2026_catalog_restated.tsv", "../../examples/distrokid/DistroKid_current15_quoted_utf8.tsv",
@@ -55,16 +59,16 @@ func TestBuildAndPublishSeeTheSameTotals(t *testing.T) {
 	require.Equal(t, raw, direct)
 
 	c.ok("publish")
-	psql, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT sum(earnings_usd) FROM "+schema+".v_royalties_monthly").CombinedOutput()
+	psql, err := exec.Command("psql", pgtest.URL(), "-XAtc", "SELECT sum(earnings_usd) FROM "+schema+".v_royalties_monthly").CombinedOutput()
 	require.NoError(t, err, string(psql))
 	require.Equal(t, raw, strings.TrimSpace(string(psql)), "psql over analytics sees the same total")
-	keys, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT string_agg(table_name || ':' || constraint_type, ',' ORDER BY table_name, constraint_type) "+
+	keys, err := exec.Command("psql", pgtest.URL(), "-XAtc", "SELECT string_agg(table_name || ':' || constraint_type, ',' ORDER BY table_name, constraint_type) "+
 		"FROM information_schema.table_constraints WHERE table_schema = '"+schema+"' AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') "+
 		"AND table_name IN ('dim_track', 'dim_date', 'fact_royalties_monthly')").CombinedOutput()
 	require.NoError(t, err, string(keys))
 	require.Equal(t, "dim_date:PRIMARY KEY,dim_track:PRIMARY KEY,fact_royalties_monthly:FOREIGN KEY,fact_royalties_monthly:FOREIGN KEY",
 		strings.TrimSpace(string(keys)), "a star schema: the fact references dim_track and dim_date")
-	grant, err := exec.Command("psql", pgURL(), "-XAtc", "SELECT has_table_privilege('"+role+"', '"+schema+".v_royalties_monthly', 'SELECT')").CombinedOutput()
+	grant, err := exec.Command("psql", pgtest.URL(), "-XAtc", "SELECT has_table_privilege('"+role+"', '"+schema+".v_royalties_monthly', 'SELECT')").CombinedOutput()
 	require.NoError(t, err, string(grant))
 	require.Equal(t, "t", strings.TrimSpace(string(grant)))
 }

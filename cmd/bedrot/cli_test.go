@@ -21,6 +21,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/storage/miniotest"
@@ -337,7 +338,7 @@ func minioPostgresEnv(t *testing.T) ([]string, storage.Store) {
 	schema := newSchema(t)
 	env := []string{"BEDROT_STORAGE_BACKEND=s3", "BEDROT_STORAGE_S3_ENDPOINT=" + srv.Endpoint, "BEDROT_STORAGE_S3_BUCKET=" + bucket,
 		"BEDROT_STORAGE_S3_PREFIX=lake", "BEDROT_STORAGE_S3_ACCESS_KEY=" + srv.AccessKey, "BEDROT_STORAGE_S3_SECRET_KEY=" + srv.SecretKey,
-		"BEDROT_DATABASE_URL=" + pgURL(), "BEDROT_DATABASE_SCHEMA=" + schema}
+		"BEDROT_DATABASE_URL=" + pgtest.URL(), "BEDROT_DATABASE_SCHEMA=" + schema}
 	st, err := s3store.New(context.Background(), s3store.Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket, Prefix: "lake"})
 	require.NoError(t, err)
 	return env, st

@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
 	"github.com/bedrot-label/bedrot/host/storage"
 	spotifyemu "github.com/bedrot-label/bedrot/plugins/spotify/emulator"
@@ -243,7 +244,7 @@ func downloadAll(t *testing.T, st storage.Store) string {
 // as text.
 func dumpMetastore(t *testing.T, schema string) []string {
 	t.Helper()
-	db, err := sql.Open("pgx", pgURL())
+	db, err := sql.Open("pgx", pgtest.URL())
 	require.NoError(t, err)
 	defer db.Close()
 	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, schema)

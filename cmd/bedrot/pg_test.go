@@ -10,14 +10,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
-)
 
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+	"github.com/bedrot-label/bedrot/host/pgtest"
+)
 
 var schemaSeq atomic.Int64
 
@@ -27,7 +22,7 @@ func newSchema(t *testing.T) string {
 	t.Helper()
 	name := fmt.Sprintf("bedrot_cli_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, schemaSeq.Add(1))
 	t.Cleanup(func() {
-		db, err := sql.Open("pgx", pgURL())
+		db, err := sql.Open("pgx", pgtest.URL())
 		require.NoError(t, err)
 		defer db.Close()
 		_, err = db.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/pipeline"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
@@ -48,22 +49,15 @@ type backend struct {
 	open func(t *testing.T) (storage.Store, metastore.Store)
 }
 
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // newPostgres opens a metastore in a fresh schema dropped after the test.
 func newPostgres(t *testing.T) metastore.Store {
 	t.Helper()
 	schema := "bedrot_pipeline_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(pipeline.NewRunID(time.Now())[9:])) + fmt.Sprint(time.Now().UnixNano()%100000)
-	meta, err := sqlstore.OpenPostgres(context.Background(), pgURL(), schema)
+	meta, err := sqlstore.OpenPostgres(context.Background(), pgtest.URL(), schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		meta.Close()
-		db, err := sql.Open("pgx", pgURL())
+		db, err := sql.Open("pgx", pgtest.URL())
 		if err == nil {
 			_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
 			db.Close()

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,18 +20,12 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
 	"github.com/bedrot-label/bedrot/host/parquetfile"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/publish"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/storage/folder"
 	"github.com/bedrot-label/bedrot/sdk"
 )
-
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
 
 var (
 	trackSchema = sdk.Schema{Fields: []sdk.Field{
@@ -123,7 +116,7 @@ var tables = []publish.Table{
 
 func psql(t *testing.T, query string) string {
 	t.Helper()
-	out, err := exec.Command("psql", pgURL(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query).CombinedOutput()
+	out, err := exec.Command("psql", pgtest.URL(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query).CombinedOutput()
 	require.NoError(t, err, string(out))
 	return strings.TrimSpace(string(out))
 }
@@ -132,7 +125,7 @@ func schemaFor(t *testing.T) (string, string) {
 	schema := fmt.Sprintf("analytics_test_%d", time.Now().UnixNano())
 	role := schema + "_bi"
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), pgURL())
+		conn, err := pgx.Connect(context.Background(), pgtest.URL())
 		if err == nil {
 			_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 			_, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
@@ -148,7 +141,7 @@ func TestPublishStarSchemaReadByPsql(t *testing.T) {
 	l := newLake(t)
 	l.fill(t, 4)
 	schema, role := schemaFor(t)
-	opts := publish.Options{URL: pgURL(), Schema: schema, ReaderRole: role, DateDimension: []string{"fact_royalties_monthly.sale_month"}}
+	opts := publish.Options{URL: pgtest.URL(), Schema: schema, ReaderRole: role, DateDimension: []string{"fact_royalties_monthly.sale_month"}}
 	res, err := publish.Publish(context.Background(), l.st, l.meta, tables, opts)
 	require.NoError(t, err)
 	require.EqualValues(t, 12, res[1].Rows)
@@ -172,12 +165,12 @@ func TestRepublishIsAtomicForReaders(t *testing.T) {
 	l := newLake(t)
 	l.fill(t, 2)
 	schema, role := schemaFor(t)
-	opts := publish.Options{URL: pgURL(), Schema: schema, ReaderRole: role}
+	opts := publish.Options{URL: pgtest.URL(), Schema: schema, ReaderRole: role}
 	ctx := context.Background()
 	_, err := publish.Publish(ctx, l.st, l.meta, tables, opts)
 	require.NoError(t, err)
 
-	conn, err := pgx.Connect(ctx, pgURL())
+	conn, err := pgx.Connect(ctx, pgtest.URL())
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 	var stop atomic.Bool

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/pipeline"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
@@ -32,13 +33,6 @@ import (
 func TestMain(m *testing.M) {
 	defer plugintest.Cleanup()
 	miniotest.Main(m)
-}
-
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 }
 
 type lakeParts struct {
@@ -64,11 +58,11 @@ var backends = map[string]func(t *testing.T) (storage.Store, metastore.Store){
 			SecretKey: srv.SecretKey, Bucket: srv.NewBucket(t), Prefix: "lake"})
 		require.NoError(t, err)
 		schema := fmt.Sprintf("bedrot_quality_%d", time.Now().UnixNano())
-		meta, err := sqlstore.OpenPostgres(context.Background(), pgURL(), schema)
+		meta, err := sqlstore.OpenPostgres(context.Background(), pgtest.URL(), schema)
 		require.NoError(t, err)
 		t.Cleanup(func() {
 			meta.Close()
-			if db, err := sql.Open("pgx", pgURL()); err == nil {
+			if db, err := sql.Open("pgx", pgtest.URL()); err == nil {
 				_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
 				db.Close()
 			}

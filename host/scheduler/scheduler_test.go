@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,18 +17,12 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/pipeline"
 	"github.com/bedrot-label/bedrot/host/scheduler"
 )
 
 const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestDatabaseURL
-}
 
 // queue is one shared queue: a metastore and where River keeps its jobs.
 type queue struct {
@@ -55,16 +48,16 @@ func postgresQueue(t *testing.T) *queue {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, pgURL())
+		conn, err := pgx.Connect(ctx, pgtest.URL())
 		require.NoError(t, err)
 		defer conn.Close(ctx)
 		_, err = conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
 		require.NoError(t, err)
 	})
-	meta, err := sqlstore.OpenPostgres(t.Context(), pgURL(), schema)
+	meta, err := sqlstore.OpenPostgres(t.Context(), pgtest.URL(), schema)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = meta.Close() })
-	return &queue{name: "postgres", meta: meta, url: pgURL(), schema: schema}
+	return &queue{name: "postgres", meta: meta, url: pgtest.URL(), schema: schema}
 }
 
 func forEachQueue(t *testing.T, fn func(t *testing.T, q *queue)) {
@@ -520,7 +513,7 @@ func TestRiverTablesLiveInTheMetastoreSchema(t *testing.T) {
 	s := start(t, cfg)
 	_, err := s.Trigger(t.Context(), "s", "", "")
 	require.NoError(t, err)
-	pool, err := pgxpool.New(t.Context(), pgURL())
+	pool, err := pgxpool.New(t.Context(), pgtest.URL())
 	require.NoError(t, err)
 	defer pool.Close()
 	var n int

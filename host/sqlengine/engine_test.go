@@ -21,6 +21,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
 	"github.com/bedrot-label/bedrot/host/parquetfile"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/sqlengine"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/storage/folder"
@@ -44,13 +45,6 @@ type backend struct {
 	open func(t *testing.T) *lake
 }
 
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // newPostgres opens a metastore in a fresh schema dropped after the test.
 func newPostgres(t *testing.T) metastore.Store {
 	t.Helper()
@@ -58,13 +52,13 @@ func newPostgres(t *testing.T) metastore.Store {
 	_, _ = rand.Read(b)
 	schema := "bedrot_sqlengine_" + hex.EncodeToString(b)
 	t.Cleanup(func() {
-		db, err := sql.Open("pgx", pgURL())
+		db, err := sql.Open("pgx", pgtest.URL())
 		if err == nil {
 			_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
 			_ = db.Close()
 		}
 	})
-	meta, err := sqlstore.OpenPostgres(context.Background(), pgURL(), schema)
+	meta, err := sqlstore.OpenPostgres(context.Background(), pgtest.URL(), schema)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = meta.Close() })
 	return meta

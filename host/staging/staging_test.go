@@ -20,6 +20,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 	"github.com/bedrot-label/bedrot/host/pipeline"
 	"github.com/bedrot-label/bedrot/host/pluginhost"
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
@@ -35,13 +36,6 @@ import (
 func TestMain(m *testing.M) {
 	defer plugintest.Cleanup()
 	miniotest.Main(m)
-}
-
-func pgURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 }
 
 var backends = map[string]func(t *testing.T) (storage.Store, metastore.Store){
@@ -62,11 +56,11 @@ var backends = map[string]func(t *testing.T) (storage.Store, metastore.Store){
 		b := make([]byte, 6)
 		_, _ = rand.Read(b)
 		schema := "bedrot_staging_" + hex.EncodeToString(b)
-		meta, err := sqlstore.OpenPostgres(context.Background(), pgURL(), schema)
+		meta, err := sqlstore.OpenPostgres(context.Background(), pgtest.URL(), schema)
 		require.NoError(t, err)
 		t.Cleanup(func() {
 			meta.Close()
-			if db, err := sql.Open("pgx", pgURL()); err == nil {
+			if db, err := sql.Open("pgx", pgtest.URL()); err == nil {
 				_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
 				db.Close()
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 )
 
 func TestOpenChoosesDialect(t *testing.T) {
@@ -28,7 +29,7 @@ func TestOpenChoosesDialect(t *testing.T) {
 	require.Equal(t, sqlstore.DialectSQLite, s.Dialect())
 	require.NoError(t, s.Close())
 
-	s, err = sqlstore.Open(ctx, sqlstore.Config{URL: testDatabaseURL(), Schema: testSchema(t),
+	s, err = sqlstore.Open(ctx, sqlstore.Config{URL: pgtest.URL(), Schema: testSchema(t),
 		SQLitePath: "ignored when a URL is set"})
 	require.NoError(t, err)
 	require.Equal(t, sqlstore.DialectPostgres, s.Dialect())
@@ -52,7 +53,7 @@ func TestMigrateSQLiteTwice(t *testing.T) {
 func TestMigratePostgresTwice(t *testing.T) {
 	t.Parallel()
 	schema := testSchema(t)
-	testMigrateTwice(t, sqlstore.Config{URL: testDatabaseURL(), Schema: schema}, func(t *testing.T) *sql.DB {
+	testMigrateTwice(t, sqlstore.Config{URL: pgtest.URL(), Schema: schema}, func(t *testing.T) *sql.DB {
 		return testDBIn(t, schema)
 	})
 }
@@ -104,7 +105,7 @@ func TestMigrateSQLiteConcurrentOpens(t *testing.T) {
 
 func TestMigratePostgresConcurrentOpens(t *testing.T) {
 	t.Parallel()
-	testConcurrentOpens(t, sqlstore.Config{URL: testDatabaseURL(), Schema: testSchema(t)})
+	testConcurrentOpens(t, sqlstore.Config{URL: pgtest.URL(), Schema: testSchema(t)})
 }
 
 // testConcurrentOpens opens one fresh database from several goroutines at
@@ -179,7 +180,7 @@ func TestAgentRegistryPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	schema := testSchema(t)
-	s, err := sqlstore.OpenPostgres(ctx, testDatabaseURL(), schema)
+	s, err := sqlstore.OpenPostgres(ctx, pgtest.URL(), schema)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
@@ -288,7 +289,7 @@ func testDBIn(t *testing.T, schema string) *sql.DB {
 // urlWithSearchPath is the test server's URL with search_path set to schema.
 func urlWithSearchPath(t *testing.T, schema string) string {
 	t.Helper()
-	u, err := url.Parse(testDatabaseURL())
+	u, err := url.Parse(pgtest.URL())
 	require.NoError(t, err)
 	q := u.Query()
 	q.Set("search_path", schema)

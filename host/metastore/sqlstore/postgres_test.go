@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -16,10 +15,8 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/metastoretest"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 )
-
-// defaultTestDatabaseURL is used when BEDROT_TEST_DATABASE_URL is not set.
-const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 func TestPostgres(t *testing.T) {
 	t.Parallel()
@@ -30,18 +27,10 @@ func TestPostgres(t *testing.T) {
 func openPostgres(t testing.TB) metastore.Store {
 	t.Helper()
 	schema := testSchema(t)
-	s, err := sqlstore.OpenPostgres(t.Context(), testDatabaseURL(), schema)
+	s, err := sqlstore.OpenPostgres(t.Context(), pgtest.URL(), schema)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
-}
-
-// testDatabaseURL is the PostgreSQL server tests use.
-func testDatabaseURL() string {
-	if u := os.Getenv("BEDROT_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestDatabaseURL
 }
 
 // testSchema names a new schema bedrot_test_<random> and drops it (if it
@@ -64,7 +53,7 @@ func testSchema(t testing.TB) string {
 // test ends.
 func testDB(t testing.TB) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("pgx", testDatabaseURL())
+	db, err := sql.Open("pgx", pgtest.URL())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/metastore/sqlstore"
+	"github.com/bedrot-label/bedrot/host/pgtest"
 )
 
 // The helper process is this test binary re-executed with helperEnv set to
@@ -93,7 +94,7 @@ func TestLeaseDiesWithProcessSQLite(t *testing.T) {
 
 func TestLeaseDiesWithProcessPostgres(t *testing.T) {
 	t.Parallel()
-	testLeaseDiesWithProcess(t, sqlstore.Config{URL: testDatabaseURL(), Schema: testSchema(t)})
+	testLeaseDiesWithProcess(t, sqlstore.Config{URL: pgtest.URL(), Schema: testSchema(t)})
 }
 
 // testLeaseDiesWithProcess has a helper process take a run's lease, kills it
