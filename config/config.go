@@ -157,8 +157,10 @@ type DaemonConfig struct {
 	// MisfireGrace: a scheduled time missed while every daemon was down is
 	// still run on start if it is at most this old (default 1h).
 	MisfireGrace time.Duration `koanf:"misfire_grace" json:"misfire_grace"`
-	// Then lists the steps the daemon runs after each successful ingest:
-	// "build" (staging and marts). Default [build]; [] turns it off.
+	// Then lists the steps the daemon runs after each successful ingest that
+	// added rows, in order: "build" (staging and marts), "publish" (the marts
+	// to PostgreSQL for BI; needs curated.analytics_url or database.url).
+	// Default [build]; [] turns them off.
 	Then []string `koanf:"then" json:"then"`
 	// CheckInterval is how often the daemon looks for alert conditions
 	// (data loss, failed runs, quality, slow runs) (default 30s).
@@ -270,8 +272,14 @@ func (c *Config) Validate() error {
 		errs = append(errs, "daemon.workers: must be at least 1")
 	}
 	for _, step := range c.Daemon.Then {
-		if step != "build" {
-			errs = append(errs, fmt.Sprintf("daemon.then: %q is not a step the daemon runs after an ingest (build)", step))
+		switch step {
+		case "build":
+		case "publish":
+			if c.Curated.AnalyticsURL == "" && c.Database.URL == "" {
+				errs = append(errs, "daemon.then: publish needs PostgreSQL: set curated.analytics_url or database.url")
+			}
+		default:
+			errs = append(errs, fmt.Sprintf("daemon.then: %q is not a step the daemon runs after an ingest (build, publish)", step))
 		}
 	}
 	if c.Daemon.MaxAttempts < 0 {

@@ -272,13 +272,19 @@ func TestEnvValueBeatsFileSecretFile(t *testing.T) {
 	require.Equal(t, "from-file", cfg.Storage.S3.SecretKey)
 }
 
-func TestDaemonThenDefaultsToBuildAndCanBeTurnedOff(t *testing.T) {
+func TestDaemonThenDefaultsToBuildAndCanPublishOrBeTurnedOff(t *testing.T) {
 	cfg, _, err := Load(LoadOptions{File: emptyFile(t), Environ: []string{}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"build"}, cfg.Daemon.Then)
 	cfg, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: []\n"), Environ: []string{}})
 	require.NoError(t, err)
 	require.Empty(t, cfg.Daemon.Then)
-	_, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: [publish]\n"), Environ: []string{}})
-	require.ErrorContains(t, err, "daemon.then")
+	_, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: [build, deploy]\n"), Environ: []string{}})
+	require.ErrorContains(t, err, `daemon.then: "deploy" is not a step the daemon runs after an ingest (build, publish)`)
+	_, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: [build, publish]\n"), Environ: []string{}})
+	require.ErrorContains(t, err, "daemon.then: publish needs PostgreSQL: set curated.analytics_url or database.url")
+	cfg, _, err = Load(LoadOptions{File: writeFile(t, "bedrot.yaml", "daemon:\n  then: [build, publish]\n"),
+		Environ: []string{"BEDROT_CURATED_ANALYTICS_URL=postgres://bi@db/analytics"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"build", "publish"}, cfg.Daemon.Then)
 }

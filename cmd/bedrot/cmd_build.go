@@ -1,22 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bedrot-label/bedrot/host/lake"
-	"github.com/bedrot-label/bedrot/host/marts"
-	"github.com/bedrot-label/bedrot/host/metastore"
-	"github.com/bedrot-label/bedrot/host/parquetfile"
-	"github.com/bedrot-label/bedrot/host/publish"
-	"github.com/bedrot-label/bedrot/host/sqlengine"
-	"github.com/bedrot-label/bedrot/sdk"
 )
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -57,28 +48,6 @@ The role bedrot_bi may read the views; give your BI login it: GRANT bedrot_bi TO
 		}),
 	}
 	return cmd
-}
-
-// fileSchema reads a lake Parquet file's schema.
-func fileSchema(ctx context.Context, l *lake.Lake, key string) (sdk.Schema, error) {
-	obj, err := l.Store.Open(ctx, key)
-	if err != nil {
-		return sdk.Schema{}, err
-	}
-	defer obj.Close()
-	r, err := parquetfile.NewReader(obj, obj.Size(), parquetfile.ReadOptions{})
-	if err != nil {
-		return sdk.Schema{}, fmt.Errorf("%s: %w", key, err)
-	}
-	defer r.Close()
-	return r.Schema(), nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // build brings staging and the marts up to date and reports.
@@ -123,77 +92,10 @@ func (g *globals) build(ctx context.Context, l *lake.Lake, domains []string, sta
 
 // publish loads the newest marts into PostgreSQL and reports.
 func (g *globals) publish(ctx context.Context, l *lake.Lake) error {
-	url := g.cfg.Curated.AnalyticsURL
-	if url == "" {
-		url = g.cfg.Database.URL
-	}
-	if url == "" {
-		return usageError("publish needs PostgreSQL: set curated.analytics_url (BEDROT_CURATED_ANALYTICS_URL) or database.url")
-	}
-	defs, err := marts.LoadDir(g.cfg.Curated.MartsDir)
-	if err != nil {
+	res, err := l.Publish(ctx)
+	if errors.Is(err, lake.ErrNoAnalytics) || errors.Is(err, lake.ErrMarts) {
 		return usageError("%v", err)
 	}
-	eng, err := sqlengine.New(sqlengine.Options{Store: l.Store, Meta: l.Meta})
-	if err != nil {
-		return err
-	}
-	datasets, err := eng.Datasets(ctx)
-	if err != nil {
-		return err
-	}
-	var tables []publish.Table
-	var dates []string
-	hasColumn := map[string]map[string]bool{}
-	// Dimensions (marts named dim_*) first: the facts reference them.
-	slices.SortStableFunc(defs, func(a, b marts.Mart) int {
-		return cmp.Compare(boolInt(!strings.HasPrefix(a.Name, "dim_")), boolInt(!strings.HasPrefix(b.Name, "dim_")))
-	})
-	for _, m := range defs {
-		name := "fact_" + m.Name
-		view := "v_" + m.Name
-		if strings.HasPrefix(m.Name, "dim_") {
-			name, view = m.Name, "v_"+strings.TrimPrefix(m.Name, "dim_")
-		}
-		var files []metastore.File
-		for _, d := range datasets {
-			if d.Name == m.Current() {
-				files = d.Files
-			}
-		}
-		if files == nil {
-			return fmt.Errorf("mart %s has not been built: run `bedrot build` first", m.Name)
-		}
-		t := publish.Table{Name: name, Dataset: m.Current(), Files: files, PrimaryKey: m.PrimaryKey, View: view}
-		schema, err := fileSchema(ctx, l, files[0].Key)
-		if err != nil {
-			return err
-		}
-		hasColumn[name] = map[string]bool{}
-		for _, f := range schema.Fields {
-			hasColumn[name][f.Name] = true
-		}
-		if !strings.HasPrefix(name, "dim_") {
-			// Its date column (sale_month or date) spans dim_date and
-			// references it; its isrc references dim_track.
-			for _, f := range schema.Fields {
-				if f.Type == sdk.TypeDate && (f.Name == "sale_month" || f.Name == "date") {
-					dates = append(dates, name+"."+f.Name)
-					t.ForeignKeys = append(t.ForeignKeys, publish.ForeignKey{Columns: []string{f.Name}, RefTable: "dim_date", RefColumns: []string{"date"}})
-					break
-				}
-			}
-			if hasColumn[name]["isrc"] && hasColumn["dim_track"] != nil {
-				t.ForeignKeys = append(t.ForeignKeys, publish.ForeignKey{Columns: []string{"isrc"}, RefTable: "dim_track", RefColumns: []string{"isrc"}})
-			}
-		}
-		tables = append(tables, t)
-	}
-	if len(tables) == 0 {
-		return usageError("no marts in %s", g.cfg.Curated.MartsDir)
-	}
-	res, err := publish.Publish(ctx, l.Store, l.Meta, tables, publish.Options{URL: url, Schema: g.cfg.Curated.AnalyticsSchema,
-		DateDimension: dates})
 	if err != nil {
 		return err
 	}

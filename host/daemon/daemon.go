@@ -33,6 +33,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metrics"
 	"github.com/bedrot-label/bedrot/host/notify"
 	"github.com/bedrot-label/bedrot/host/pipeline"
+	"github.com/bedrot-label/bedrot/host/publish"
 	"github.com/bedrot-label/bedrot/host/scheduler"
 	"github.com/bedrot-label/bedrot/host/zone"
 	"github.com/bedrot-label/bedrot/sdk"
@@ -251,22 +252,34 @@ func (d *Daemon) gaugeLoop(ctx context.Context) {
 }
 
 // run does one job's run through the lake's pipeline, then the steps
-// that follow a successful ingest (daemon.then: build). A failed build
-// does not fail the ingest, whose data is committed: it is logged, and the
-// next build catches up.
+// that follow a successful ingest (daemon.then: build, publish). A failed
+// step does not fail the ingest, whose data is committed: it is logged, the
+// steps after it are skipped, and the next run's steps catch up.
 func (d *Daemon) run(ctx context.Context, job scheduler.Job) (pipeline.Result, error) {
 	res, err := RunJob(ctx, d.lake, job)
 	if err != nil || job.Args.Mode == scheduler.ModeReplay || res.Status == metastore.RunFailed || res.Rows == 0 {
 		return res, err
 	}
-	if slices.Contains(d.cfg.Daemon.Then, "build") {
+	for _, step := range d.cfg.Daemon.Then {
 		began := time.Now()
-		_, martsDirErr := os.Stat(d.cfg.Curated.MartsDir)
-		if _, _, berr := d.lake.Build(ctx, nil, martsDirErr != nil); berr != nil {
-			d.log.Error("build after ingest failed; the next one catches up", "run", res.RunID, "error", berr)
-		} else {
-			d.metrics.StepFinished(job.Args.Source, "build", time.Since(began))
+		var serr error
+		switch step {
+		case "build":
+			_, martsDirErr := os.Stat(d.cfg.Curated.MartsDir)
+			_, _, serr = d.lake.Build(ctx, nil, martsDirErr != nil)
+		case "publish":
+			var tables []publish.TableResult
+			if tables, serr = d.lake.Publish(ctx); serr == nil {
+				d.log.Info("published the marts", "run", res.RunID, "tables", len(tables), "schema", d.cfg.Curated.AnalyticsSchema)
+			}
+		default:
+			continue // config validation refuses other steps
 		}
+		if serr != nil {
+			d.log.Error(step+" after ingest failed; the next run catches up", "run", res.RunID, "error", serr)
+			break
+		}
+		d.metrics.StepFinished(job.Args.Source, step, time.Since(began))
 	}
 	return res, nil
 }
