@@ -41,7 +41,8 @@ const exitCodesHelp = `Exit codes:
   2    usage or configuration error (bad flag, bad argument, invalid config)
   3    completed, but some input was quarantined (see the run's problems)
   4    not found (lake, plugin, run)
-  5    validated, and the data does not meet its expectation suite
+  5    checked, and the data is not as it should be (an expectation suite failed,
+       or bedrot scrub found missing or damaged files)
   130  interrupted`
 
 // apiVersion is stamped on every JSON document the CLI prints.
@@ -175,7 +176,7 @@ _file reads its value from that file (for secrets).
 	pf.StringVar(&g.execTrace, "exectrace", "", "write a Go execution trace of this command to the file, and of its plugins to FILE.plugin (go tool trace; for performance reports)")
 	_ = pf.MarkHidden("exectrace")
 	root.AddCommand(newInitCmd(g), newPluginCmd(g), newIngestCmd(g), newRunCmd(g), newReplayCmd(g),
-		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g),
+		newRunsCmd(g), newLsCmd(g), newStatusCmd(g), newSweepCmd(g), newScrubCmd(g), newConfigCmd(g), newVersionCmd(g), newQualityCmd(g), newContractsCmd(g), newQueryCmd(g), newBuildCmd(g), newPublishCmd(g),
 		newServeCmd(g), newTriggerCmd(g), newBackfillCmd(g), newPauseCmd(g), newResumeCmd(g), newJobsCmd(g), newAlertsCmd(g), newSLOCmd(g), newLineageCmd(g), newKnowledgeCmd(g), newAgentsCmd(g), newMCPCmd(g))
 	return root
 }

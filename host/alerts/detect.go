@@ -32,12 +32,57 @@ type DataLossOptions struct {
 	Datasets []string
 }
 
+// FileProblem is a file a manifest lists that storage does not hold as
+// recorded.
+type FileProblem struct {
+	Key string `json:"key"`
+	// Missing is set when storage does not hold the file at all.
+	Missing bool `json:"missing"`
+	// Problem says what is wrong: "missing", or the size or SHA-256 storage
+	// holds against what the manifest recorded.
+	Problem string `json:"problem"`
+}
+
+// DatasetCheck is what CheckDataset found in one dataset.
+type DatasetCheck struct {
+	Dataset string `json:"dataset"`
+	// Files and Bytes are what its manifest lists.
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+	// Deep is set when the files' SHA-256 were checked too.
+	Deep     bool          `json:"deep"`
+	Problems []FileProblem `json:"problems"`
+}
+
+// CheckDataset checks that every file the dataset's manifest lists is in
+// storage with the size (and with deep, the SHA-256) the manifest
+// recorded. Storage errors other than a missing object stop the check and
+// are returned: they say nothing about the data.
+func CheckDataset(ctx context.Context, meta metastore.Store, st storage.Store, dataset string, deep bool) (DatasetCheck, error) {
+	out := DatasetCheck{Dataset: dataset, Deep: deep, Problems: []FileProblem{}}
+	files, err := meta.ListFiles(ctx, dataset)
+	if err != nil {
+		return out, fmt.Errorf("failed to check %s: %w", dataset, err)
+	}
+	for _, f := range files {
+		out.Files++
+		out.Bytes += f.Size
+		problem, err := checkFile(ctx, st, f, deep)
+		if err != nil {
+			return out, fmt.Errorf("failed to check %s: %w", dataset, err)
+		}
+		if problem != "" {
+			out.Problems = append(out.Problems, FileProblem{Key: f.Key, Missing: problem == "missing", Problem: problem})
+		}
+	}
+	return out, nil
+}
+
 // DataLoss checks that every file a manifest lists is in storage with the
-// size (and with opts.Deep, the SHA-256) the manifest recorded. It returns
-// one critical condition per damaged dataset, keyed
-// "data_loss:<dataset>", naming the dataset and the missing or damaged
-// keys. Storage errors other than a missing object stop the check and are
-// returned: they say nothing about the data.
+// size (and with opts.Deep, the SHA-256) the manifest recorded
+// (CheckDataset). It returns one critical condition per damaged dataset,
+// keyed "data_loss:<dataset>", naming the dataset and the missing or
+// damaged keys.
 func DataLoss(ctx context.Context, meta metastore.Store, st storage.Store, opts DataLossOptions) ([]Condition, error) {
 	datasets := opts.Datasets
 	if len(datasets) == 0 {
@@ -48,39 +93,26 @@ func DataLoss(ctx context.Context, meta metastore.Store, st storage.Store, opts 
 	}
 	var out []Condition
 	for _, ds := range datasets {
-		files, err := meta.ListFiles(ctx, ds)
+		c, err := CheckDataset(ctx, meta, st, ds, opts.Deep)
 		if err != nil {
-			return nil, fmt.Errorf("failed to check %s for data loss: %w", ds, err)
+			return nil, fmt.Errorf("failed to check for data loss: %w", err)
 		}
-		var (
-			problems         []string
-			firstKey         string
-			missing, damaged int
-		)
-		for _, f := range files {
-			problem, err := checkFile(ctx, st, f, opts.Deep)
-			if err != nil {
-				return nil, fmt.Errorf("failed to check %s for data loss: %w", ds, err)
-			}
-			switch {
-			case problem == "":
-				continue
-			case problem == "missing":
-				missing++
-			default:
-				damaged++
-			}
-			if firstKey == "" {
-				firstKey = f.Key
-			}
-			problems = append(problems, f.Key+": "+problem)
-		}
-		if len(problems) == 0 {
+		if len(c.Problems) == 0 {
 			continue
 		}
-		detail := strings.Join(problems[:min(len(problems), maxListedKeys)], "\n")
-		if len(problems) > maxListedKeys {
-			detail += fmt.Sprintf("\n… and %d more", len(problems)-maxListedKeys)
+		var missing int
+		lines := make([]string, 0, min(len(c.Problems), maxListedKeys))
+		for i, p := range c.Problems {
+			if p.Missing {
+				missing++
+			}
+			if i < maxListedKeys {
+				lines = append(lines, p.Key+": "+p.Problem)
+			}
+		}
+		detail := strings.Join(lines, "\n")
+		if len(c.Problems) > maxListedKeys {
+			detail += fmt.Sprintf("\n… and %d more", len(c.Problems)-maxListedKeys)
 		}
 		detail += "\nThe manifest lists these files but storage does not hold them as recorded. Restore them from a backup or " +
 			"rebuild the dataset (bedrot replay) before resuming the pipeline."
@@ -90,12 +122,12 @@ func DataLoss(ctx context.Context, meta metastore.Store, st storage.Store, opts 
 		}
 		out = append(out, Condition{
 			Key: KindDataLoss + ":" + ds, Kind: KindDataLoss, Severity: notify.Critical,
-			Title:   fmt.Sprintf("Data loss in %s: %d of %d files missing or damaged", ds, len(problems), len(files)),
+			Title:   fmt.Sprintf("Data loss in %s: %d of %d files missing or damaged", ds, len(c.Problems), c.Files),
 			Detail:  detail,
 			Source:  sourceOfDataset(ds),
 			Dataset: ds,
-			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(len(files)), "missing": strconv.Itoa(missing),
-				"damaged": strconv.Itoa(damaged), "first_key": firstKey, "checked": check},
+			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(c.Files), "missing": strconv.Itoa(missing),
+				"damaged": strconv.Itoa(len(c.Problems) - missing), "first_key": c.Problems[0].Key, "checked": check},
 		})
 	}
 	return out, nil
