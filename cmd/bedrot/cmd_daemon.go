@@ -40,8 +40,9 @@ func newServeCmd(g *globals) *cobra.Command {
     (BEDROT_DAEMON_API_TOKEN, or BEDROT_DAEMON_API_TOKEN_FILE naming a
     file), /api/v1 requires it as a bearer token, and those commands send
     it; the daemon does not listen beyond loopback without one. /api/v1
-    refuses cross-origin browser requests, and on loopback requests for
-    other host names (DNS rebinding).
+    refuses cross-origin browser requests and, without a token, requests
+    for other host names than loopback's (DNS rebinding; behind a proxy
+    that passes its own host name on, set a token).
 
 On SIGTERM the daemon takes no new job, gives running runs --grace to
 finish, then cancels them (each keeps what it checkpointed; plugins are

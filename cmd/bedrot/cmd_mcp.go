@@ -70,8 +70,8 @@ Add "--role", "data_engineer", "--allow-writes" to the args to let it propose ha
 knowledge. With --http, point the client at http://ADDR/. With agents.mcp_token set
 (BEDROT_AGENTS_MCP_TOKEN, or BEDROT_AGENTS_MCP_TOKEN_FILE naming a file), every request must
 carry it as "Authorization: Bearer <token>"; without one, bedrot mcp listens on loopback only.
-Cross-origin browser requests, and on loopback requests for other host names (DNS rebinding),
-are refused.`,
+Cross-origin browser requests are refused and, without a token, so are requests for other host
+names than loopback's (DNS rebinding; behind a proxy that passes its own host name on, set a token).`,
 		Example: `  bedrot mcp --lake ./lake                                   # stdio, role analyst, read-only
   bedrot mcp --lake ./lake --role data_engineer --allow-writes
   bedrot mcp --lake ./lake --http 127.0.0.1:8765             # streamable HTTP, this machine only
@@ -188,8 +188,10 @@ func (g *globals) serveMCP(ctx context.Context, l *lake.Lake, f mcpserverFlags, 
 		_ = ln.Close()
 		return fmt.Errorf("%w: %w", config.ErrBadConfiguration, err)
 	}
-	h := apiauth.Guard(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Logger: log}),
-		token, apiauth.IsLoopback(ln.Addr()))
+	// apiauth.Guard does the SDK's DNS rebinding check, and with a token
+	// lets a proxy's host name through.
+	h := apiauth.Guard(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+		&mcp.StreamableHTTPOptions{Logger: log, DisableLocalhostProtection: true}), token, apiauth.IsLoopback(ln.Addr()))
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	auth := "no token: any program on this machine may connect"
 	if token != "" {

@@ -107,6 +107,16 @@ func TestMCPServerOverHTTPWithAToken(t *testing.T) {
 	res, err := sess.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_datasets", Arguments: map[string]any{}})
 	require.NoError(t, err)
 	require.False(t, res.IsError, "%v", res.Content)
+	// Behind a proxy that passes its own host name on, the token is what
+	// counts: neither bedrot nor the MCP SDK refuses the name.
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Host = "mcp.label.example"
+	req.Header.Set("Authorization", "Bearer 4ssistant-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, resp.StatusCode)
 	require.Contains(t, log(), "bearer token required")
 	require.NotContains(t, log(), "4ssistant", "the token never reaches the log")
 }

@@ -8,8 +8,10 @@
 //   - cross-origin browser requests refused (net/http's
 //     CrossOriginProtection), so a web page cannot make the browser trigger
 //     runs or call tools;
-//   - on a loopback listener, requests naming another host refused, so a
-//     web page cannot reach it through DNS rebinding.
+//   - on a loopback listener without a token, requests naming another host
+//     refused, so a web page cannot reach it through DNS rebinding (a
+//     token stops that too: a browser does not send it; so behind a proxy
+//     that passes its own host name on, set one).
 //
 // An API listening beyond loopback must have a token: CheckExposure says so
 // before the server starts.
@@ -27,7 +29,8 @@ import (
 
 // Guard returns h behind the protections of the package comment: token
 // (none when empty) and, when loopback (the server listens on a loopback
-// address only), the Host check. Refusals are JSON: {"error": "..."}.
+// address only) and there is no token, the Host check. Refusals are JSON:
+// {"error": "..."}.
 func Guard(h http.Handler, token string, loopback bool) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	var want [sha256.Size]byte
@@ -35,8 +38,9 @@ func Guard(h http.Handler, token string, loopback bool) http.Handler {
 		want = sha256.Sum256([]byte(token))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if loopback && !IsLoopbackHost(r.Host) {
-			refuse(w, http.StatusForbidden, fmt.Sprintf("this API listens on loopback only and refuses requests for host %q", r.Host))
+		if loopback && token == "" && !IsLoopbackHost(r.Host) {
+			refuse(w, http.StatusForbidden, fmt.Sprintf("this API listens on loopback without a token and refuses requests for host %q "+
+				"(behind a proxy that passes that name on, give the API a token)", r.Host))
 			return
 		}
 		if err := cop.Check(r); err != nil {

@@ -36,7 +36,9 @@ func TestGuard(t *testing.T) {
 		{"token: basic auth instead", "s3cret-token", false, req{"GET", "bedrot.internal:8080", "Basic czNjcmV0LXRva2Vu", ""}, http.StatusUnauthorized},
 		{"token: right", "s3cret-token", false, req{"GET", "bedrot.internal:8080", "Bearer s3cret-token", ""}, http.StatusOK},
 		{"token: scheme in lower case", "s3cret-token", false, req{"POST", "bedrot.internal:8080", "bearer s3cret-token", ""}, http.StatusOK},
-		{"token and loopback: both apply", "s3cret-token", true, req{"GET", "127.0.0.1:8080", "", ""}, http.StatusUnauthorized},
+		{"token and loopback: the token is still required", "s3cret-token", true, req{"GET", "127.0.0.1:8080", "", ""}, http.StatusUnauthorized},
+		{"token and loopback: a proxy's host name, with the token", "s3cret-token", true, req{"GET", "bedrot.label.example", "Bearer s3cret-token", ""}, http.StatusOK},
+		{"token and loopback: a proxy's host name, without it", "s3cret-token", true, req{"GET", "bedrot.label.example", "", ""}, http.StatusUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

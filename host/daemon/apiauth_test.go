@@ -39,6 +39,17 @@ func TestAPITokenGuardsTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	f.wait(t, ji.ID, "completed")
 
+	// Behind a proxy on this machine that passes its own host name on, the
+	// token is what counts.
+	req, err := http.NewRequest(http.MethodGet, "http://"+f.d.Addr()+"/api/v1/sources", nil)
+	require.NoError(t, err)
+	req.Host = "bedrot.label.example"
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
 	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
 		resp, err := http.Get("http://" + f.d.Addr() + path)
 		require.NoError(t, err)
@@ -48,11 +59,11 @@ func TestAPITokenGuardsTheAPI(t *testing.T) {
 
 	// A web page the operator visits cannot make the browser trigger a run,
 	// token or not: the browser marks the request cross-site.
-	req, err := http.NewRequest(http.MethodPost, "http://"+f.d.Addr()+"/api/v1/sources/distrokid/trigger", strings.NewReader(""))
+	req, err = http.NewRequest(http.MethodPost, "http://"+f.d.Addr()+"/api/v1/sources/distrokid/trigger", strings.NewReader(""))
 	require.NoError(t, err)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
