@@ -165,6 +165,11 @@ type DaemonConfig struct {
 	// CheckInterval is how often the daemon looks for alert conditions
 	// (data loss, failed runs, quality, slow runs) (default 30s).
 	CheckInterval time.Duration `koanf:"check_interval" json:"check_interval"`
+	// ScrubInterval is how often the daemon reads every file the manifests
+	// list against its SHA-256 and alerts on damaged ones (default 24h, the
+	// first an interval after it starts; 0 turns it off). The check every
+	// tenth check_interval looks at existence and size only.
+	ScrubInterval time.Duration `koanf:"scrub_interval" json:"scrub_interval"`
 }
 
 // AgentsConfig configures AI agent plugins.
@@ -221,7 +226,7 @@ func Default() Config {
 		Quality: QualityConfig{SuitesDir: "config/suites", Validator: "quality-ge", ContractsDir: "config/contracts"},
 		Curated: CuratedConfig{MartsDir: "config/marts", AnalyticsSchema: "analytics"},
 		Daemon: DaemonConfig{HTTP: "127.0.0.1:8080", Workers: 2, MaxAttempts: 3, RetryBackoff: 30 * time.Second,
-			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second, Then: []string{"build"}},
+			MisfireGrace: time.Hour, CheckInterval: 30 * time.Second, ScrubInterval: 24 * time.Hour, Then: []string{"build"}},
 		Lineage: LineageConfig{Namespace: "bedrot"},
 		Agents:  AgentsConfig{AccessPolicy: "config/access_control.yaml", Role: "ai_agent"},
 	}
@@ -281,6 +286,9 @@ func (c *Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Sprintf("daemon.then: %q is not a step the daemon runs after an ingest (build, publish)", step))
 		}
+	}
+	if c.Daemon.ScrubInterval < 0 {
+		errs = append(errs, "daemon.scrub_interval: must not be negative (0 turns the scrub off)")
 	}
 	if c.Daemon.MaxAttempts < 0 {
 		errs = append(errs, "daemon.max_attempts: must be at least 1")
@@ -344,7 +352,7 @@ func Load(opts LoadOptions) (Config, string, error) {
 		"quality.suites_dir": def.Quality.SuitesDir, "quality.validator": def.Quality.Validator, "quality.contracts_dir": def.Quality.ContractsDir,
 		"daemon.http": def.Daemon.HTTP, "daemon.url": "", "daemon.api_token": "", "daemon.workers": def.Daemon.Workers,
 		"daemon.max_attempts": def.Daemon.MaxAttempts, "daemon.retry_backoff": def.Daemon.RetryBackoff.String(),
-		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.then": def.Daemon.Then, "daemon.check_interval": def.Daemon.CheckInterval.String(),
+		"daemon.misfire_grace": def.Daemon.MisfireGrace.String(), "daemon.then": def.Daemon.Then, "daemon.check_interval": def.Daemon.CheckInterval.String(), "daemon.scrub_interval": def.Daemon.ScrubInterval.String(),
 		"lineage.url": "", "lineage.api_key": "", "lineage.namespace": def.Lineage.Namespace,
 		"agents.access_policy": def.Agents.AccessPolicy, "agents.role": def.Agents.Role, "agents.mcp_token": "",
 		"curated.marts_dir": def.Curated.MartsDir, "curated.analytics_url": "", "curated.analytics_schema": def.Curated.AnalyticsSchema,

@@ -21,8 +21,9 @@ func newScrubCmd(g *globals) *cobra.Command {
 and checks that storage holds it with the size and SHA-256 its manifest recorded: it
 finds files deleted or truncated behind bedrot's back, replaced objects and bit rot.
 It reads the whole lake (on MinIO it downloads every object), so run it rarely: a
-nightly or weekly cron job. --quick checks existence and size only, as the daemon does
-every ten alert checks.
+nightly or weekly cron job; a daemon does it every daemon.scrub_interval (24h) and alerts
+on damaged files. --quick checks existence and size only, as the daemon does every ten
+alert checks.
 
 Each dataset's line is printed as it is checked, then every damaged file. A damaged
 dataset is restored from a backup, or rebuilt from landing with bedrot replay.`,

@@ -235,15 +235,24 @@ type Reconciled struct {
 // kind whose key is not among them is resolved by metastore.ResolvedByAuto.
 // A condition with an empty Kind takes kind. Pass the complete result of a
 // detector: a condition missing from firing counts as cleared. It goes on
-// past failures and returns them joined.
+// past failures and returns them joined. Reconcile covers the keys that
+// start with "<kind>:"; ReconcileKeys lets a second detector of the same
+// kind keep keys of its own.
 func (m *Manager) Reconcile(ctx context.Context, kind string, firing []Condition) (Reconciled, error) {
+	return m.ReconcileKeys(ctx, kind, kind+":", firing)
+}
+
+// ReconcileKeys is Reconcile over the alerts of kind whose key starts with
+// prefix: the scrub (DamageKeyPrefix) and the data loss check raise alerts
+// of one kind, and neither resolves the other's.
+func (m *Manager) ReconcileKeys(ctx context.Context, kind, prefix string, firing []Condition) (Reconciled, error) {
 	var (
 		out  Reconciled
 		errs []error
 		keys = map[string]bool{}
 	)
-	if kind == "" {
-		return out, errors.New("failed to reconcile alerts: empty kind")
+	if kind == "" || prefix == "" {
+		return out, errors.New("failed to reconcile alerts: empty kind or key prefix")
 	}
 	for _, c := range firing {
 		if c.Kind == "" {
@@ -251,6 +260,10 @@ func (m *Manager) Reconcile(ctx context.Context, kind string, firing []Condition
 		}
 		if c.Kind != kind {
 			errs = append(errs, fmt.Errorf("condition %q is of kind %q, not %q", c.Key, c.Kind, kind))
+			continue
+		}
+		if !strings.HasPrefix(c.Key, prefix) {
+			errs = append(errs, fmt.Errorf("condition %q does not have the key prefix %q", c.Key, prefix))
 			continue
 		}
 		keys[c.Key] = true
@@ -270,7 +283,7 @@ func (m *Manager) Reconcile(ctx context.Context, kind string, firing []Condition
 		return out, fmt.Errorf("failed to reconcile %s alerts: %w", kind, errors.Join(errs...))
 	}
 	for _, a := range open {
-		if keys[a.Key] {
+		if keys[a.Key] || !strings.HasPrefix(a.Key, prefix) {
 			continue
 		}
 		got, changed, err := m.resolve(ctx, a.ID, metastore.ResolvedByAuto)

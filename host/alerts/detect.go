@@ -38,6 +38,9 @@ type FileProblem struct {
 	Key string `json:"key"`
 	// Missing is set when storage does not hold the file at all.
 	Missing bool `json:"missing"`
+	// Corrupt is set when the file has the size the manifest recorded but
+	// another SHA-256: only a deep check sees it.
+	Corrupt bool `json:"corrupt"`
 	// Problem says what is wrong: "missing", or the size or SHA-256 storage
 	// holds against what the manifest recorded.
 	Problem string `json:"problem"`
@@ -67,12 +70,12 @@ func CheckDataset(ctx context.Context, meta metastore.Store, st storage.Store, d
 	for _, f := range files {
 		out.Files++
 		out.Bytes += f.Size
-		problem, err := checkFile(ctx, st, f, deep)
+		problem, corrupt, err := checkFile(ctx, st, f, deep)
 		if err != nil {
 			return out, fmt.Errorf("failed to check %s: %w", dataset, err)
 		}
 		if problem != "" {
-			out.Problems = append(out.Problems, FileProblem{Key: f.Key, Missing: problem == "missing", Problem: problem})
+			out.Problems = append(out.Problems, FileProblem{Key: f.Key, Missing: problem == "missing", Corrupt: corrupt, Problem: problem})
 		}
 	}
 	return out, nil
@@ -133,37 +136,97 @@ func DataLoss(ctx context.Context, meta metastore.Store, st storage.Store, opts 
 	return out, nil
 }
 
-// checkFile returns "" when f is intact, otherwise what is wrong with it.
-func checkFile(ctx context.Context, st storage.Store, f metastore.File, deep bool) (string, error) {
+// checkFile returns "" when f is intact, otherwise what is wrong with it,
+// and whether it is corrupt (its size is right, its SHA-256 is not).
+func checkFile(ctx context.Context, st storage.Store, f metastore.File, deep bool) (string, bool, error) {
 	info, err := st.Stat(ctx, f.Key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "missing", nil
+		return "missing", false, nil
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if info.Size != f.Size {
-		return fmt.Sprintf("size %d bytes, the manifest recorded %d", info.Size, f.Size), nil
+		return fmt.Sprintf("size %d bytes, the manifest recorded %d", info.Size, f.Size), false, nil
 	}
 	if !deep {
-		return "", nil
+		return "", false, nil
 	}
 	obj, err := st.Open(ctx, f.Key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "missing", nil
+		return "missing", false, nil
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer func() { _ = obj.Close() }()
 	h := sha256.New()
 	if _, err := io.Copy(h, obj); err != nil {
-		return "", fmt.Errorf("failed to read %s: %w", f.Key, err)
+		return "", false, fmt.Errorf("failed to read %s: %w", f.Key, err)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, f.SHA256) {
-		return fmt.Sprintf("SHA-256 %s, the manifest recorded %s (checksum mismatch)", sum, f.SHA256), nil
+		return fmt.Sprintf("SHA-256 %s, the manifest recorded %s (checksum mismatch)", sum, f.SHA256), true, nil
 	}
-	return "", nil
+	return "", false, nil
+}
+
+// DamageKeyPrefix starts the keys of the scrub's alerts ("data_damage:
+// <dataset>"). They are of KindDataLoss (critical; the source is paused),
+// but only the next scrub resolves them: the quick data loss check, which
+// does not read the files, cannot tell that they cleared.
+const DamageKeyPrefix = "data_damage:"
+
+// Damage reads every file the manifests list (CheckDataset, deep) and
+// returns one critical condition per dataset holding corrupt files: the
+// size its manifest recorded, another SHA-256 (bit rot, a replaced object).
+// Missing and resized files are DataLoss's conditions, so that one problem
+// raises one alert.
+func Damage(ctx context.Context, meta metastore.Store, st storage.Store) ([]Condition, error) {
+	datasets, err := meta.ListDatasets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to scrub: %w", err)
+	}
+	var out []Condition
+	for _, ds := range datasets {
+		c, err := CheckDataset(ctx, meta, st, ds, true)
+		if err != nil {
+			return nil, fmt.Errorf("failed to scrub: %w", err)
+		}
+		var lines []string
+		var first string
+		n := 0
+		for _, p := range c.Problems {
+			if !p.Corrupt {
+				continue
+			}
+			if n == 0 {
+				first = p.Key
+			}
+			if n < maxListedKeys {
+				lines = append(lines, p.Key+": "+p.Problem)
+			}
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		detail := strings.Join(lines, "\n")
+		if n > maxListedKeys {
+			detail += fmt.Sprintf("\n… and %d more", n-maxListedKeys)
+		}
+		detail += "\nStorage holds these files with the size the manifest recorded but other bytes. Restore them from a backup or " +
+			"rebuild the dataset (bedrot replay) before resuming the pipeline; bedrot scrub checks again."
+		out = append(out, Condition{
+			Key: DamageKeyPrefix + ds, Kind: KindDataLoss, Severity: notify.Critical,
+			Title:   fmt.Sprintf("Damaged files in %s: %d of %d no longer match their SHA-256", ds, n, c.Files),
+			Detail:  detail,
+			Source:  sourceOfDataset(ds),
+			Dataset: ds,
+			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(c.Files), "damaged": strconv.Itoa(n),
+				"first_key": first, "checked": "SHA-256 (scrub)"},
+		})
+	}
+	return out, nil
 }
 
 // sourceOfDataset is the source a dataset belongs to ("spotify" for

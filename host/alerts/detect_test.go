@@ -101,6 +101,18 @@ func TestDataLoss(t *testing.T) {
 	require.NotContains(t, raw.Detail, "c.parquet")
 	require.Equal(t, "1", raw.Details["damaged"])
 
+	// The scrub raises only what the quick check cannot see: the corrupt
+	// file, not the missing or truncated ones (one problem, one alert).
+	damage, err := alerts.Damage(ctx, meta, st)
+	require.NoError(t, err)
+	require.Len(t, damage, 1)
+	require.Equal(t, alerts.DamageKeyPrefix+"raw.spotify.streams", damage[0].Key)
+	require.Equal(t, alerts.KindDataLoss, damage[0].Kind)
+	require.Equal(t, notify.Critical, damage[0].Severity)
+	require.Equal(t, "Damaged files in raw.spotify.streams: 1 of 3 no longer match their SHA-256", damage[0].Title)
+	require.Contains(t, damage[0].Detail, "raw/source=spotify/date=2026-11-26/b.parquet: SHA-256 "+hex.EncodeToString(sum[:]))
+	require.NotContains(t, damage[0].Detail, "a.parquet")
+
 	// Through the manager: critical, the source paused; restoring the
 	// objects clears and auto-resolves the alerts.
 	rem := &fakeRemediator{}

@@ -308,3 +308,31 @@ func TestToNotify(t *testing.T) {
 		Details: map[string]string{"missing": "2", "files": "10", "nested": `{"x":true}`, "alert_id": "alert-1", "count": "4",
 			"acknowledged_by": "ana"}}, n)
 }
+
+// Two detectors of one kind keep to their own keys: the data loss check
+// does not resolve the scrub's alerts, nor the scrub the data loss check's.
+func TestReconcileKeysKeepsToItsPrefix(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := t.Context()
+	damage := alerts.Condition{Key: alerts.DamageKeyPrefix + "raw.x", Kind: alerts.KindDataLoss, Severity: notify.Critical, Title: "damaged"}
+	loss := alerts.Condition{Key: "data_loss:raw.y", Kind: alerts.KindDataLoss, Severity: notify.Critical, Title: "lost"}
+	got, err := h.m.ReconcileKeys(ctx, alerts.KindDataLoss, alerts.DamageKeyPrefix, []alerts.Condition{damage})
+	require.NoError(t, err)
+	require.Len(t, got.Opened, 1)
+	got, err = h.m.Reconcile(ctx, alerts.KindDataLoss, []alerts.Condition{loss})
+	require.NoError(t, err)
+	require.Len(t, got.Opened, 1)
+
+	got, err = h.m.Reconcile(ctx, alerts.KindDataLoss, nil)
+	require.NoError(t, err)
+	require.Len(t, got.Resolved, 1)
+	require.Equal(t, "data_loss:raw.y", got.Resolved[0].Key)
+	got, err = h.m.ReconcileKeys(ctx, alerts.KindDataLoss, alerts.DamageKeyPrefix, nil)
+	require.NoError(t, err)
+	require.Len(t, got.Resolved, 1)
+	require.Equal(t, alerts.DamageKeyPrefix+"raw.x", got.Resolved[0].Key)
+
+	_, err = h.m.ReconcileKeys(ctx, alerts.KindDataLoss, alerts.DamageKeyPrefix, []alerts.Condition{loss})
+	require.ErrorContains(t, err, `does not have the key prefix "data_damage:"`)
+}

@@ -196,9 +196,10 @@ func (d *Daemon) Serve(ctx context.Context, addr string) error {
 
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); d.gaugeLoop(loopCtx) }()
 	go func() { defer wg.Done(); d.watchLoop(loopCtx) }()
+	go func() { defer wg.Done(); d.scrubLoop(loopCtx) }()
 
 	select {
 	case <-ctx.Done():

@@ -128,14 +128,66 @@ func (d *Daemon) refreshDatasets(ctx context.Context) error {
 	return nil
 }
 
+// scrubLoop scrubs the lake every daemon.scrub_interval (the first one an
+// interval after the daemon starts).
+func (d *Daemon) scrubLoop(ctx context.Context) {
+	every := d.cfg.Daemon.ScrubInterval
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.Scrub(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("scrub failed", "error", err)
+		}
+	}
+}
+
+// Scrub reads every file the manifests list against its SHA-256
+// (alerts.Damage) and reconciles the scrub's alerts: a corrupt file raises
+// a critical data_damage alert, which the next scrub that finds the file
+// intact resolves. One daemon scrubs at a time; while another does, Scrub
+// returns at once.
+func (d *Daemon) Scrub(ctx context.Context) error {
+	unlock, err := d.lake.Meta.LockRun(ctx, "scrub")
+	if errors.Is(err, metastore.ErrLeaseHeld) {
+		d.log.Info("another daemon is scrubbing the lake; this one skips its turn")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	began := time.Now()
+	damaged, err := alerts.Damage(ctx, d.lake.Meta, d.lake.Store)
+	var errs []error
+	d.reconcileKeys(ctx, alerts.KindDataLoss, alerts.DamageKeyPrefix, damaged, err, &errs)
+	if err == nil {
+		d.log.Info("scrubbed the lake", "damaged_datasets", len(damaged), "took", time.Since(began).Round(time.Millisecond))
+	}
+	return errors.Join(errs...)
+}
+
 // reconcile applies one detector's result; a detector that failed leaves
 // its alerts as they are.
 func (d *Daemon) reconcile(ctx context.Context, kind string, firing []alerts.Condition, detectErr error, errs *[]error) {
+	d.reconcileKeys(ctx, kind, kind+":", firing, detectErr, errs)
+}
+
+// reconcileKeys is reconcile over the alerts of kind whose key starts with
+// prefix (alerts.Manager.ReconcileKeys).
+func (d *Daemon) reconcileKeys(ctx context.Context, kind, prefix string, firing []alerts.Condition, detectErr error, errs *[]error) {
 	if detectErr != nil {
 		*errs = append(*errs, fmt.Errorf("%s check: %w", kind, detectErr))
 		return
 	}
-	res, err := d.alerts.Reconcile(ctx, kind, firing)
+	res, err := d.alerts.ReconcileKeys(ctx, kind, prefix, firing)
 	if err != nil {
 		*errs = append(*errs, err)
 	}
