@@ -187,6 +187,16 @@ type AgentsConfig struct {
 	MCPToken string `koanf:"mcp_token" json:"-"`
 }
 
+// PublishURL is the PostgreSQL database marts are published to:
+// curated.analytics_url, else the metastore's database.url; empty when
+// neither is set.
+func (c Config) PublishURL() string {
+	if c.Curated.AnalyticsURL != "" {
+		return c.Curated.AnalyticsURL
+	}
+	return c.Database.URL
+}
+
 // LineageConfig configures OpenLineage events: every run writes START and
 // COMPLETE/FAIL events to .bedrot/lineage/ in the lake, and to URL when set.
 type LineageConfig struct {
@@ -280,7 +290,7 @@ func (c *Config) Validate() error {
 		switch step {
 		case "build":
 		case "publish":
-			if c.Curated.AnalyticsURL == "" && c.Database.URL == "" {
+			if c.PublishURL() == "" {
 				errs = append(errs, "daemon.then: publish needs PostgreSQL: set curated.analytics_url or database.url")
 			}
 		default:

@@ -69,10 +69,7 @@ func (g *globals) scrub(ctx context.Context, l *lake.Lake, datasets []string, de
 			fmt.Fprintf(g.stdout, "  %s: %s\n", p.Key, p.Problem)
 		}
 	}
-	checked := "existence, size and SHA-256"
-	if !deep {
-		checked = "existence and size"
-	}
+	checked := alerts.Checked(deep)
 	if g.json() {
 		if err := g.printJSON("Scrub", map[string]any{"checked": checked, "datasets": checks, "files": files, "bytes": bytes, "damaged": damaged}); err != nil {
 			return err

@@ -70,12 +70,12 @@ func CheckDataset(ctx context.Context, meta metastore.Store, st storage.Store, d
 	for _, f := range files {
 		out.Files++
 		out.Bytes += f.Size
-		problem, corrupt, err := checkFile(ctx, st, f, deep)
+		p, err := checkFile(ctx, st, f, deep)
 		if err != nil {
 			return out, fmt.Errorf("failed to check %s: %w", dataset, err)
 		}
-		if problem != "" {
-			out.Problems = append(out.Problems, FileProblem{Key: f.Key, Missing: problem == "missing", Corrupt: corrupt, Problem: problem})
+		if p != nil {
+			out.Problems = append(out.Problems, *p)
 		}
 	}
 	return out, nil
@@ -103,26 +103,14 @@ func DataLoss(ctx context.Context, meta metastore.Store, st storage.Store, opts 
 		if len(c.Problems) == 0 {
 			continue
 		}
-		var missing int
-		lines := make([]string, 0, min(len(c.Problems), maxListedKeys))
-		for i, p := range c.Problems {
+		missing := 0
+		for _, p := range c.Problems {
 			if p.Missing {
 				missing++
 			}
-			if i < maxListedKeys {
-				lines = append(lines, p.Key+": "+p.Problem)
-			}
 		}
-		detail := strings.Join(lines, "\n")
-		if len(c.Problems) > maxListedKeys {
-			detail += fmt.Sprintf("\n… and %d more", len(c.Problems)-maxListedKeys)
-		}
-		detail += "\nThe manifest lists these files but storage does not hold them as recorded. Restore them from a backup or " +
-			"rebuild the dataset (bedrot replay) before resuming the pipeline."
-		check := "existence and size"
-		if opts.Deep {
-			check = "existence, size and SHA-256"
-		}
+		detail := listProblems(c.Problems) + "\nThe manifest lists these files but storage does not hold them as recorded. " +
+			"Restore them from a backup or rebuild the dataset (bedrot replay) before resuming the pipeline."
 		out = append(out, Condition{
 			Key: KindDataLoss + ":" + ds, Kind: KindDataLoss, Severity: notify.Critical,
 			Title:   fmt.Sprintf("Data loss in %s: %d of %d files missing or damaged", ds, len(c.Problems), c.Files),
@@ -130,44 +118,68 @@ func DataLoss(ctx context.Context, meta metastore.Store, st storage.Store, opts 
 			Source:  sourceOfDataset(ds),
 			Dataset: ds,
 			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(c.Files), "missing": strconv.Itoa(missing),
-				"damaged": strconv.Itoa(len(c.Problems) - missing), "first_key": c.Problems[0].Key, "checked": check},
+				"damaged": strconv.Itoa(len(c.Problems) - missing), "first_key": c.Problems[0].Key, "checked": Checked(opts.Deep)},
 		})
 	}
 	return out, nil
 }
 
-// checkFile returns "" when f is intact, otherwise what is wrong with it,
-// and whether it is corrupt (its size is right, its SHA-256 is not).
-func checkFile(ctx context.Context, st storage.Store, f metastore.File, deep bool) (string, bool, error) {
+// checkFile returns what is wrong with f, or nil when storage holds it as
+// its manifest recorded.
+func checkFile(ctx context.Context, st storage.Store, f metastore.File, deep bool) (*FileProblem, error) {
+	missing := &FileProblem{Key: f.Key, Missing: true, Problem: "missing"}
 	info, err := st.Stat(ctx, f.Key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "missing", false, nil
+		return missing, nil
 	}
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
 	if info.Size != f.Size {
-		return fmt.Sprintf("size %d bytes, the manifest recorded %d", info.Size, f.Size), false, nil
+		return &FileProblem{Key: f.Key, Problem: fmt.Sprintf("size %d bytes, the manifest recorded %d", info.Size, f.Size)}, nil
 	}
 	if !deep {
-		return "", false, nil
+		return nil, nil
 	}
 	obj, err := st.Open(ctx, f.Key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "missing", false, nil
+		return missing, nil
 	}
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
 	defer func() { _ = obj.Close() }()
 	h := sha256.New()
 	if _, err := io.Copy(h, obj); err != nil {
-		return "", false, fmt.Errorf("failed to read %s: %w", f.Key, err)
+		return nil, fmt.Errorf("failed to read %s: %w", f.Key, err)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, f.SHA256) {
-		return fmt.Sprintf("SHA-256 %s, the manifest recorded %s (checksum mismatch)", sum, f.SHA256), true, nil
+		return &FileProblem{Key: f.Key, Corrupt: true,
+			Problem: fmt.Sprintf("SHA-256 %s, the manifest recorded %s (checksum mismatch)", sum, f.SHA256)}, nil
 	}
-	return "", false, nil
+	return nil, nil
+}
+
+// listProblems is an alert's list of problem files: the first
+// maxListedKeys, then how many more.
+func listProblems(problems []FileProblem) string {
+	lines := make([]string, 0, min(len(problems), maxListedKeys))
+	for _, p := range problems[:min(len(problems), maxListedKeys)] {
+		lines = append(lines, p.Key+": "+p.Problem)
+	}
+	detail := strings.Join(lines, "\n")
+	if len(problems) > maxListedKeys {
+		detail += fmt.Sprintf("\n… and %d more", len(problems)-maxListedKeys)
+	}
+	return detail
+}
+
+// Checked names what a check looked at, deep (reading the files) or not.
+func Checked(deep bool) string {
+	if deep {
+		return "existence, size and SHA-256"
+	}
+	return "existence and size"
 }
 
 // DamageKeyPrefix starts the keys of the scrub's alerts ("data_damage:
@@ -192,38 +204,25 @@ func Damage(ctx context.Context, meta metastore.Store, st storage.Store) ([]Cond
 		if err != nil {
 			return nil, fmt.Errorf("failed to scrub: %w", err)
 		}
-		var lines []string
-		var first string
-		n := 0
+		var corrupt []FileProblem
 		for _, p := range c.Problems {
-			if !p.Corrupt {
-				continue
+			if p.Corrupt {
+				corrupt = append(corrupt, p)
 			}
-			if n == 0 {
-				first = p.Key
-			}
-			if n < maxListedKeys {
-				lines = append(lines, p.Key+": "+p.Problem)
-			}
-			n++
 		}
-		if n == 0 {
+		if len(corrupt) == 0 {
 			continue
 		}
-		detail := strings.Join(lines, "\n")
-		if n > maxListedKeys {
-			detail += fmt.Sprintf("\n… and %d more", n-maxListedKeys)
-		}
-		detail += "\nStorage holds these files with the size the manifest recorded but other bytes. Restore them from a backup or " +
-			"rebuild the dataset (bedrot replay) before resuming the pipeline; bedrot scrub checks again."
+		detail := listProblems(corrupt) + "\nStorage holds these files with the size the manifest recorded but other bytes. " +
+			"Restore them from a backup or rebuild the dataset (bedrot replay) before resuming the pipeline; bedrot scrub checks again."
 		out = append(out, Condition{
 			Key: DamageKeyPrefix + ds, Kind: KindDataLoss, Severity: notify.Critical,
-			Title:   fmt.Sprintf("Damaged files in %s: %d of %d no longer match their SHA-256", ds, n, c.Files),
+			Title:   fmt.Sprintf("Damaged files in %s: %d of %d no longer match their SHA-256", ds, len(corrupt), c.Files),
 			Detail:  detail,
 			Source:  sourceOfDataset(ds),
 			Dataset: ds,
-			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(c.Files), "damaged": strconv.Itoa(n),
-				"first_key": first, "checked": "SHA-256 (scrub)"},
+			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(c.Files), "damaged": strconv.Itoa(len(corrupt)),
+				"first_key": corrupt[0].Key, "checked": "SHA-256 (scrub)"},
 		})
 	}
 	return out, nil

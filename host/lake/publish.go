@@ -20,20 +20,13 @@ import (
 // configured to publish to.
 var ErrNoAnalytics = errors.New("publish needs PostgreSQL: set curated.analytics_url (BEDROT_CURATED_ANALYTICS_URL) or database.url")
 
-// AnalyticsURL is the database marts are published to:
-// curated.analytics_url, else the metastore's database.url; empty when
-// neither is set.
-func (l *Lake) AnalyticsURL() string {
-	return cmp.Or(l.Config.Curated.AnalyticsURL, l.Config.Database.URL)
-}
-
 // Publish loads the newest version of every mart of curated.marts_dir into
 // the analytics schema: dimensions (marts named dim_*) as they are, the
 // others as fact_<mart> tables referencing dim_date (through their
 // sale_month or date column) and dim_track (through isrc), each with a
 // stable v_<name> view. A mart not built yet is an error.
 func (l *Lake) Publish(ctx context.Context) ([]publish.TableResult, error) {
-	url := l.AnalyticsURL()
+	url := l.Config.PublishURL()
 	if url == "" {
 		return nil, ErrNoAnalytics
 	}
