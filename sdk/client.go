@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/bedrot-label/bedrot/sdk/digest"
 	pluginv1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/plugin/v1"
 	sourcev1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/source/v1"
 	"google.golang.org/grpc"
@@ -140,6 +142,9 @@ type ReadMessage struct {
 type PayloadBegin struct {
 	ID, Name, MediaType, LocalPath string
 	SendsXXH64                     bool
+	// DigestAlgorithm is the algorithm of the payload's digest (a
+	// package digest name): BLAKE3, or SHA256 for plugins built before it.
+	DigestAlgorithm string
 }
 
 // PayloadChunk carries payload bytes.
@@ -150,9 +155,11 @@ type PayloadChunk struct {
 
 // PayloadClose says a payload's bytes are complete.
 type PayloadClose struct {
-	ID     string
-	Size   int64
-	SHA256 string
+	ID   string
+	Size int64
+	// Digest is the plugin's digest of the bytes, as package digest writes
+	// it: "blake3:" and hex, or the bare hex SHA-256 of older plugins.
+	Digest string
 	// XXH64 is the XXH64 of the bytes, when PayloadBegin.SendsXXH64.
 	XXH64 uint64
 }
@@ -193,12 +200,15 @@ func (r *ReadStream) Recv() (ReadMessage, error) {
 	switch v := m.Message.(type) {
 	case *sourcev1.ReadResponse_PayloadBegin:
 		pb := v.PayloadBegin
-		return ReadMessage{PayloadBegin: &PayloadBegin{ID: pb.Id, Name: pb.Name, MediaType: pb.MediaType, LocalPath: pb.LocalPath, SendsXXH64: pb.SendsXxh64}}, nil
+		algo := cmp.Or(pb.DigestAlgorithm, digest.SHA256)
+		return ReadMessage{PayloadBegin: &PayloadBegin{ID: pb.Id, Name: pb.Name, MediaType: pb.MediaType, LocalPath: pb.LocalPath, SendsXXH64: pb.SendsXxh64, DigestAlgorithm: algo}}, nil
 	case *sourcev1.ReadResponse_PayloadChunk:
 		return ReadMessage{PayloadChunk: &PayloadChunk{ID: v.PayloadChunk.Id, Data: v.PayloadChunk.Data}}, nil
 	case *sourcev1.ReadResponse_PayloadClose:
 		pc := v.PayloadClose
-		return ReadMessage{PayloadClose: &PayloadClose{ID: pc.Id, Size: pc.Size, SHA256: pc.Sha256, XXH64: pc.Xxh64}}, nil
+		// A plugin sends the digest of the algorithm it named at the
+		// payload's begin; older plugins send a SHA-256 alone.
+		return ReadMessage{PayloadClose: &PayloadClose{ID: pc.Id, Size: pc.Size, Digest: cmp.Or(pc.Digest, pc.Sha256), XXH64: pc.Xxh64}}, nil
 	case *sourcev1.ReadResponse_PayloadEnd:
 		return ReadMessage{PayloadEnd: &PayloadEnd{ID: v.PayloadEnd.Id, Records: v.PayloadEnd.Records, Problems: problemsFromProto(v.PayloadEnd.Problems)}}, nil
 	case *sourcev1.ReadResponse_Batch:

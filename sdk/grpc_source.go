@@ -2,10 +2,7 @@ package sdk
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/bedrot-label/bedrot/sdk/digest"
 	pluginv1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/plugin/v1"
 	sourcev1 "github.com/bedrot-label/bedrot/sdk/proto/bedrot/source/v1"
 )
@@ -129,7 +127,7 @@ func (e *streamEmitter) begin(name, mediaType, localPath string) (Payload, error
 	e.mu.Unlock()
 	local := localPath != ""
 	err := e.send(&sourcev1.ReadResponse{Message: &sourcev1.ReadResponse_PayloadBegin{PayloadBegin: &sourcev1.PayloadBegin{Id: id, Name: name, MediaType: mediaType,
-		LocalPath: localPath, SendsXxh64: local}}})
+		LocalPath: localPath, SendsXxh64: local, DigestAlgorithm: digest.BLAKE3}}})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +189,7 @@ type streamPayload struct {
 	e      *streamEmitter
 	id     string
 	local  bool
-	h      hash.Hash
+	h      *digest.Hash
 	fast   *xxhash.Digest // local payloads only
 	buf    []byte
 	size   int64
@@ -204,7 +202,7 @@ type streamPayload struct {
 }
 
 func newStreamPayload(e *streamEmitter, id string, local bool) *streamPayload {
-	p := &streamPayload{e: e, id: id, local: local, h: sha256.New()}
+	p := &streamPayload{e: e, id: id, local: local, h: digest.New()}
 	if local {
 		// Nothing to send: Write hashes as it goes, without copying the
 		// bytes for a sender.
@@ -237,12 +235,12 @@ func (p *streamPayload) send() {
 
 func (p *streamPayload) ID() string { return p.id }
 
-// SHA256 is the hex SHA-256 of the payload; it is complete after Close.
-func (p *streamPayload) SHA256() string {
+// Digest is the payload's BLAKE3 digest; it is complete after Close.
+func (p *streamPayload) Digest() string {
 	if !p.closed {
 		return ""
 	}
-	return hex.EncodeToString(p.h.Sum(nil))
+	return p.h.String()
 }
 
 func (p *streamPayload) Write(b []byte) (int, error) {
@@ -304,7 +302,7 @@ func (p *streamPayload) Close() error {
 	if p.err != nil {
 		return p.err
 	}
-	c := &sourcev1.PayloadClose{Id: p.id, Size: p.size, Sha256: p.SHA256()}
+	c := &sourcev1.PayloadClose{Id: p.id, Size: p.size, Digest: p.Digest()}
 	if p.fast != nil {
 		c.Xxh64 = p.fast.Sum64()
 	}

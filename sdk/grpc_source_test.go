@@ -3,8 +3,6 @@ package sdk_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 const chunkSize = 1 << 20 // the SDK's payload chunk size
@@ -348,8 +347,7 @@ func testGRPCRead(t *testing.T, src *sdk.SourceClient) *sdk.ReadStream {
 		want := payloadBytes(n)
 		require.Equal(t, len(want), got.payloads[id].Len(), "payload %s", id)
 		require.True(t, bytes.Equal(want, got.payloads[id].Bytes()), "payload %s bytes differ", id)
-		sum := sha256.Sum256(want)
-		require.Equal(t, &sdk.PayloadClose{ID: id, Size: int64(n), SHA256: hex.EncodeToString(sum[:])}, got.closes[id])
+		require.Equal(t, &sdk.PayloadClose{ID: id, Size: int64(n), Digest: digest.Of(want)}, got.closes[id])
 		wantChunks := (n + chunkSize - 1) / chunkSize
 		require.Len(t, got.chunks[id], wantChunks, "payload %s chunks %v", id, got.chunks[id])
 		for j, c := range got.chunks[id] {
@@ -473,8 +471,8 @@ func (fileSource) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter
 }
 
 // A file under the roots the host offers is named, not sent; otherwise it
-// is streamed as any payload. Size and SHA-256 come either way, and the
-// XXH64 of a named file too.
+// is streamed as any payload. Size and BLAKE3 digest come either way, and
+// the XXH64 of a named file too.
 func TestGRPCFilePayload(t *testing.T) {
 	t.Parallel()
 	src, _ := connect(t, func() sdk.Source { return fileSource{} })
@@ -482,7 +480,7 @@ func TestGRPCFilePayload(t *testing.T) {
 	path := filepath.Join(dir, "export.tsv")
 	content := payloadBytes(3<<20 + 5)
 	require.NoError(t, os.WriteFile(path, content, 0o644))
-	sum := sha256.Sum256(content)
+	sum := digest.Of(content)
 
 	for name, roots := range map[string][]string{"local": {dir}, "streamed": nil, "elsewhere": {filepath.Join(dir, "sub")}} {
 		t.Run(name, func(t *testing.T) {
@@ -509,7 +507,8 @@ func TestGRPCFilePayload(t *testing.T) {
 			require.NotNil(t, begin)
 			require.NotNil(t, closed)
 			require.EqualValues(t, len(content), closed.Size)
-			require.Equal(t, hex.EncodeToString(sum[:]), closed.SHA256)
+			require.Equal(t, sum, closed.Digest)
+			require.Equal(t, digest.BLAKE3, begin.DigestAlgorithm)
 			if name == "local" {
 				require.Equal(t, path, begin.LocalPath)
 				require.Zero(t, streamed.Len(), "a local payload's bytes must not be sent")

@@ -151,9 +151,12 @@ type Payload interface {
 	io.WriteCloser
 	// ID identifies the payload in RecordBatch.PayloadID.
 	ID() string
-	// SHA256 is the hex SHA-256 of the whole payload, known after Close,
-	// so a source need not hash what it streams.
-	SHA256() string
+	// Digest is the whole payload's digest, known after Close, so a source
+	// need not hash what it streams: BLAKE3, written as package digest
+	// writes it ("blake3:" and 64 hex digits). digest.New computes the
+	// same for a file the source has not read yet, say to see whether its
+	// state already holds it.
+	Digest() string
 	// End finishes the payload after Close: the rows it produced, and the
 	// problems that make it unusable. A payload ended with problems is
 	// quarantined by the host with those reasons, and none of its rows move

@@ -28,7 +28,7 @@ raw.distrokid_earnings, curated.track_performance. A table reads exactly the fil
 dataset's manifest lists. 'SELECT * FROM bedrot_datasets' lists them all.
 
 On MinIO/S3 the files a query needs are copied into a local cache keyed by their
-SHA-256 (files never change), so repeated queries download nothing.`,
+checksum (files never change), so repeated queries download nothing.`,
 		Example: `  bedrot query 'SELECT store, sum(earnings_usd) FROM raw.distrokid_earnings GROUP BY ALL ORDER BY 2 DESC'
   bedrot query 'SELECT * FROM bedrot_datasets'
   bedrot query --format csv 'SELECT * FROM "raw.tiktok.videos"' > videos.csv`,

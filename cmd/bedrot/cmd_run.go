@@ -17,6 +17,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/pipeline"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
@@ -70,7 +71,7 @@ func newRunCmd(g *globals) *cobra.Command {
       config:
         inbox: /srv/exports/distrokid
 
-Files already ingested are skipped (the source keeps their SHA-256 in its state).`,
+Files already ingested are skipped (the source keeps their checksum in its state).`,
 		Args: exactArgs(1, "one source name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			source := args[0]
@@ -192,7 +193,7 @@ func printResult(g *globals, res pipeline.Result) {
 				fmt.Fprintf(w, "                 -> %s\n", k)
 			}
 		case pipeline.StatusDuplicate:
-			fmt.Fprintf(w, "  skipped      %s: already in the lake (sha256 %s)\n", p.Name, short(p.SHA256))
+			fmt.Fprintf(w, "  skipped      %s: already in the lake (%s)\n", p.Name, shortDigest(p.Digest))
 		case pipeline.StatusQuarantined:
 			fmt.Fprintf(w, "  QUARANTINED  %s: %d problem(s); kept in %s (reasons in %s.reason.json)\n", p.Name, len(p.Problems), p.Key, p.Key)
 			for i, pr := range p.Problems {
@@ -232,6 +233,15 @@ func short(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// shortDigest is a digest cut to its algorithm and first 12 hex digits.
+func shortDigest(d string) string {
+	algo, err := digest.Algorithm(d)
+	if err != nil {
+		return short(d)
+	}
+	return algo + " " + short(digest.Hex(d))
 }
 
 func runItems(rs []metastore.Run) []map[string]any {

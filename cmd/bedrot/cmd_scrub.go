@@ -18,12 +18,15 @@ func newScrubCmd(g *globals) *cobra.Command {
 		Use:   "scrub [DATASET...]",
 		Short: "Check that storage holds every file the manifests list, byte for byte",
 		Long: `scrub reads every file the manifests list (of every dataset, or of the named ones)
-and checks that storage holds it with the size and SHA-256 its manifest recorded: it
+and checks that storage holds it with the size and checksum its manifest recorded: it
 finds files deleted or truncated behind bedrot's back, replaced objects and bit rot.
 It reads the whole lake (on MinIO it downloads every object), so run it rarely: a
 nightly or weekly cron job; a daemon does it every daemon.scrub_interval (24h) and alerts
 on damaged files. --quick checks existence and size only, as the daemon does every ten
 alert checks.
+
+A checksum is BLAKE3, written blake3:<hex> (b3sum prints the same hex), or, for files
+recorded before BLAKE3, a bare SHA-256 (as sha256sum prints it).
 
 Each dataset's line is printed as it is checked, then every damaged file. A damaged
 dataset is restored from a backup, or rebuilt from landing with bedrot replay.`,

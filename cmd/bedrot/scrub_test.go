@@ -12,7 +12,7 @@ import (
 )
 
 // bedrot scrub finds what happened to the lake's files behind bedrot's
-// back: a raw file with one byte flipped (same size: only the SHA-256 shows
+// back: a raw file with one byte flipped (same size: only the checksum shows
 // it, not --quick) and a landing file deleted. It names each file and exits
 // 5; an intact lake exits 0.
 func TestScrubFindsDamagedAndMissingFiles(t *testing.T) {
@@ -24,7 +24,7 @@ func TestScrubFindsDamagedAndMissingFiles(t *testing.T) {
 
 	out := c.ok("scrub")
 	require.Contains(t, out, "raw.distrokid.earnings")
-	require.Contains(t, out, "Checked existence, size and SHA-256 of 3 file(s)")
+	require.Contains(t, out, "Checked existence, size and checksum of 3 file(s)")
 	require.Contains(t, out, ": 0 missing or damaged")
 
 	raws, err := filepath.Glob(filepath.Join(c.lake, "raw", "source=distrokid", "*", "*.parquet"))
@@ -52,7 +52,7 @@ func TestScrubFindsDamagedAndMissingFiles(t *testing.T) {
 	require.Equal(t, 5, r.code, r.stderr)
 	require.Contains(t, r.stdout, "raw.distrokid.earnings")
 	require.Contains(t, r.stdout, "DAMAGED: 1 of 1 file(s)")
-	require.Contains(t, r.stdout, filepath.ToSlash(rawKey)+": SHA-256 ")
+	require.Contains(t, r.stdout, filepath.ToSlash(rawKey)+": checksum blake3:")
 	require.Contains(t, r.stdout, "(checksum mismatch)")
 	require.Contains(t, r.stdout, filepath.ToSlash(landingKey)+": missing")
 	require.Contains(t, r.stderr, "2 file(s) missing or damaged")
@@ -72,7 +72,7 @@ func TestScrubFindsDamagedAndMissingFiles(t *testing.T) {
 		} `json:"datasets"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), r.stdout)
-	require.Equal(t, "existence, size and SHA-256", doc.Checked)
+	require.Equal(t, "existence, size and checksum", doc.Checked)
 	require.Equal(t, 1, doc.Damaged)
 	require.Len(t, doc.Datasets, 1)
 	require.Equal(t, filepath.ToSlash(rawKey), doc.Datasets[0].Problems[0].Key)

@@ -3,8 +3,6 @@ package alerts
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/notify"
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // maxListedKeys bounds how many damaged keys a data loss alert's detail
@@ -24,7 +23,7 @@ const maxListedKeys = 20
 
 // DataLossOptions tune DataLoss.
 type DataLossOptions struct {
-	// Deep also reads every object and compares its SHA-256 with the
+	// Deep also reads every object and compares its checksum with the
 	// manifest's. It reads the whole lake: run it rarely (a nightly
 	// scrub). Without it, only existence and size are checked.
 	Deep bool
@@ -39,9 +38,9 @@ type FileProblem struct {
 	// Missing is set when storage does not hold the file at all.
 	Missing bool `json:"missing"`
 	// Corrupt is set when the file has the size the manifest recorded but
-	// another SHA-256: only a deep check sees it.
+	// another checksum: only a deep check sees it.
 	Corrupt bool `json:"corrupt"`
-	// Problem says what is wrong: "missing", or the size or SHA-256 storage
+	// Problem says what is wrong: "missing", or the size or checksum storage
 	// holds against what the manifest recorded.
 	Problem string `json:"problem"`
 }
@@ -52,13 +51,13 @@ type DatasetCheck struct {
 	// Files and Bytes are what its manifest lists.
 	Files int   `json:"files"`
 	Bytes int64 `json:"bytes"`
-	// Deep is set when the files' SHA-256 were checked too.
+	// Deep is set when the files' checksums were checked too.
 	Deep     bool          `json:"deep"`
 	Problems []FileProblem `json:"problems"`
 }
 
 // CheckDataset checks that every file the dataset's manifest lists is in
-// storage with the size (and with deep, the SHA-256) the manifest
+// storage with the size (and with deep, the checksum) the manifest
 // recorded. Storage errors other than a missing object stop the check and
 // are returned: they say nothing about the data.
 func CheckDataset(ctx context.Context, meta metastore.Store, st storage.Store, dataset string, deep bool) (DatasetCheck, error) {
@@ -82,7 +81,7 @@ func CheckDataset(ctx context.Context, meta metastore.Store, st storage.Store, d
 }
 
 // DataLoss checks that every file a manifest lists is in storage with the
-// size (and with opts.Deep, the SHA-256) the manifest recorded
+// size (and with opts.Deep, the checksum) the manifest recorded
 // (CheckDataset). It returns one critical condition per damaged dataset,
 // keyed "data_loss:<dataset>", naming the dataset and the missing or
 // damaged keys.
@@ -149,13 +148,16 @@ func checkFile(ctx context.Context, st storage.Store, f metastore.File, deep boo
 		return nil, err
 	}
 	defer func() { _ = obj.Close() }()
-	h := sha256.New()
+	h, err := digest.For(f.Digest)
+	if err != nil {
+		return &FileProblem{Key: f.Key, Corrupt: true, Problem: fmt.Sprintf("the manifest records no usable checksum: %v", err)}, nil
+	}
 	if _, err := io.Copy(h, obj); err != nil {
 		return nil, fmt.Errorf("failed to read %s: %w", f.Key, err)
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, f.SHA256) {
+	if sum := h.String(); !digest.Equal(sum, f.Digest) {
 		return &FileProblem{Key: f.Key, Corrupt: true,
-			Problem: fmt.Sprintf("SHA-256 %s, the manifest recorded %s (checksum mismatch)", sum, f.SHA256)}, nil
+			Problem: fmt.Sprintf("checksum %s, the manifest recorded %s (checksum mismatch)", sum, f.Digest)}, nil
 	}
 	return nil, nil
 }
@@ -177,7 +179,7 @@ func listProblems(problems []FileProblem) string {
 // Checked names what a check looked at, deep (reading the files) or not.
 func Checked(deep bool) string {
 	if deep {
-		return "existence, size and SHA-256"
+		return "existence, size and checksum"
 	}
 	return "existence and size"
 }
@@ -190,7 +192,7 @@ const DamageKeyPrefix = "data_damage:"
 
 // Damage reads every file the manifests list (CheckDataset, deep) and
 // returns one critical condition per dataset holding corrupt files: the
-// size its manifest recorded, another SHA-256 (bit rot, a replaced object).
+// size its manifest recorded, another checksum (bit rot, a replaced object).
 // Missing and resized files are DataLoss's conditions, so that one problem
 // raises one alert.
 func Damage(ctx context.Context, meta metastore.Store, st storage.Store) ([]Condition, error) {
@@ -217,12 +219,12 @@ func Damage(ctx context.Context, meta metastore.Store, st storage.Store) ([]Cond
 			"Restore them from a backup or rebuild the dataset (bedrot replay) before resuming the pipeline; bedrot scrub checks again."
 		out = append(out, Condition{
 			Key: DamageKeyPrefix + ds, Kind: KindDataLoss, Severity: notify.Critical,
-			Title:   fmt.Sprintf("Damaged files in %s: %d of %d no longer match their SHA-256", ds, len(corrupt), c.Files),
+			Title:   fmt.Sprintf("Damaged files in %s: %d of %d no longer match their checksum", ds, len(corrupt), c.Files),
 			Detail:  detail,
 			Source:  sourceOfDataset(ds),
 			Dataset: ds,
 			Details: map[string]string{"dataset": ds, "files": strconv.Itoa(c.Files), "damaged": strconv.Itoa(len(corrupt)),
-				"first_key": corrupt[0].Key, "checked": "SHA-256 (scrub)"},
+				"first_key": corrupt[0].Key, "checked": "checksum (scrub)"},
 		})
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +20,13 @@ import (
 	"github.com/bedrot-label/bedrot/host/notify"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/storage/folder"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // lakeWithFiles puts objects into a folder store and lists them in their
-// datasets' manifests, as a pipeline commit does.
+// datasets' manifests, as a pipeline commit does: with their BLAKE3, or, for
+// a key whose name starts "legacy-", their SHA-256 (as lakes recorded
+// before).
 func lakeWithFiles(t *testing.T, meta metastore.Store, files map[string]map[string]string) *folder.Store {
 	t.Helper()
 	ctx := t.Context()
@@ -34,9 +38,13 @@ func lakeWithFiles(t *testing.T, meta metastore.Store, files map[string]map[stri
 		for key, body := range objs {
 			_, err := st.Put(ctx, key, strings.NewReader(body))
 			require.NoError(t, err)
-			sum := sha256.Sum256([]byte(body))
+			sum := digest.Of([]byte(body))
+			if strings.HasPrefix(path.Base(key), "legacy-") {
+				sha := sha256.Sum256([]byte(body))
+				sum = hex.EncodeToString(sha[:])
+			}
 			c.Files = append(c.Files, metastore.File{Dataset: ds, Key: key, Size: int64(len(body)),
-				SHA256: hex.EncodeToString(sum[:]), BatchID: "batch-" + ds, RunID: "run-1"})
+				Digest: sum, BatchID: "batch-" + ds, RunID: "run-1"})
 		}
 	}
 	_, err = meta.Commit(ctx, c)
@@ -96,8 +104,7 @@ func TestDataLoss(t *testing.T) {
 	raw = conds[0]
 	require.Equal(t, "Data loss in raw.spotify.streams: 2 of 3 files missing or damaged", raw.Title)
 	require.Contains(t, raw.Detail, "raw/source=spotify/date=2026-11-26/a.parquet: missing")
-	sum := sha256.Sum256([]byte("bbbbXbbb"))
-	require.Contains(t, raw.Detail, "raw/source=spotify/date=2026-11-26/b.parquet: SHA-256 "+hex.EncodeToString(sum[:])+", the manifest recorded")
+	require.Contains(t, raw.Detail, "raw/source=spotify/date=2026-11-26/b.parquet: checksum "+digest.Of([]byte("bbbbXbbb"))+", the manifest recorded "+digest.Of([]byte("bbbbbbbb")))
 	require.NotContains(t, raw.Detail, "c.parquet")
 	require.Equal(t, "1", raw.Details["damaged"])
 
@@ -109,8 +116,8 @@ func TestDataLoss(t *testing.T) {
 	require.Equal(t, alerts.DamageKeyPrefix+"raw.spotify.streams", damage[0].Key)
 	require.Equal(t, alerts.KindDataLoss, damage[0].Kind)
 	require.Equal(t, notify.Critical, damage[0].Severity)
-	require.Equal(t, "Damaged files in raw.spotify.streams: 1 of 3 no longer match their SHA-256", damage[0].Title)
-	require.Contains(t, damage[0].Detail, "raw/source=spotify/date=2026-11-26/b.parquet: SHA-256 "+hex.EncodeToString(sum[:]))
+	require.Equal(t, "Damaged files in raw.spotify.streams: 1 of 3 no longer match their checksum", damage[0].Title)
+	require.Contains(t, damage[0].Detail, "raw/source=spotify/date=2026-11-26/b.parquet: checksum "+digest.Of([]byte("bbbbXbbb")))
 	require.NotContains(t, damage[0].Detail, "a.parquet")
 
 	// Through the manager: critical, the source paused; restoring the
@@ -137,6 +144,32 @@ func TestDataLoss(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got.Resolved, 1)
 	require.Equal(t, "data_loss:raw.spotify.streams", got.Resolved[0].Key)
+}
+
+// A lake keeps the SHA-256 digests it recorded before BLAKE3: the deep
+// check reads each file with the algorithm its manifest entry names.
+func TestDeepCheckReadsLegacySHA256Digests(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	meta := openMeta(t)
+	st := lakeWithFiles(t, meta, map[string]map[string]string{"landing.distrokid": {
+		"landing/distrokid/2025-01-01-0900/legacy-old.tsv": "old export",
+		"landing/distrokid/2026-11-26-0900/new.tsv":        "new export",
+	}})
+	conds, err := alerts.DataLoss(ctx, meta, st, alerts.DataLossOptions{Deep: true})
+	require.NoError(t, err)
+	require.Empty(t, conds, "both files are intact")
+
+	for key, body := range map[string]string{"landing/distrokid/2025-01-01-0900/legacy-old.tsv": "OLD export", "landing/distrokid/2026-11-26-0900/new.tsv": "NEW export"} {
+		_, err := st.Put(ctx, key, strings.NewReader(body))
+		require.NoError(t, err)
+	}
+	conds, err = alerts.DataLoss(ctx, meta, st, alerts.DataLossOptions{Deep: true})
+	require.NoError(t, err)
+	require.Len(t, conds, 1)
+	got, recorded := sha256.Sum256([]byte("OLD export")), sha256.Sum256([]byte("old export"))
+	require.Contains(t, conds[0].Detail, "legacy-old.tsv: checksum "+hex.EncodeToString(got[:])+", the manifest recorded "+hex.EncodeToString(recorded[:]))
+	require.Contains(t, conds[0].Detail, "new.tsv: checksum "+digest.Of([]byte("NEW export"))+", the manifest recorded "+digest.Of([]byte("new export")))
 }
 
 func TestDataLossListsAtMostTwentyKeys(t *testing.T) {

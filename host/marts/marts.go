@@ -39,6 +39,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/sqlengine"
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // StateSource keys the marts' fingerprints in the metastore's stream state.
@@ -223,7 +224,7 @@ func build(ctx context.Context, deps Deps, m Mart, datasets []sqlengine.Dataset,
 	for _, d := range inputs {
 		io.WriteString(h, "\x00"+d.Name)
 		for _, f := range d.Files {
-			io.WriteString(h, "\x00"+f.Key+"\x00"+f.SHA256)
+			io.WriteString(h, "\x00"+f.Key+"\x00"+f.Digest)
 			files = append(files, f)
 		}
 	}
@@ -346,12 +347,12 @@ func upload(ctx context.Context, deps Deps, runID, local, key string) (metastore
 		return metastore.File{}, err
 	}
 	defer f.Close()
-	h := sha256.New()
+	h := digest.New()
 	n, err := deps.Store.Put(ctx, key, io.TeeReader(f, h))
 	if err != nil {
 		return metastore.File{}, err
 	}
-	return metastore.File{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return metastore.File{Key: key, Size: n, Digest: h.String()}, nil
 }
 
 func newRunID() string {

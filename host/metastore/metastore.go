@@ -92,7 +92,10 @@ type File struct {
 	Dataset string // e.g. "landing.distrokid", "raw.distrokid.earnings"
 	Key     string // object key in the store
 	Size    int64
-	SHA256  string // hex of the object's bytes
+	// Digest is the checksum of the object's bytes, as package sdk/digest
+	// writes it: "blake3:" and hex, or a bare hex SHA-256 (files recorded
+	// before the lake's digests were BLAKE3, and plugins that send one).
+	Digest  string
 	Rows    int64
 	BatchID string
 	RunID   string

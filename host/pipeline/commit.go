@@ -3,8 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/zone"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // landingMetadata is _metadata.json of a landing batch. It never holds
@@ -116,7 +115,7 @@ func (r *runner) dropCommitted(ctx context.Context) error {
 		if ps.result.Status != StatusIngested {
 			continue
 		}
-		have, err := r.p.Meta.HasBatch(ctx, zone.LandingDataset(r.req.Source), ps.sha)
+		have, err := r.p.Meta.HasBatch(ctx, zone.LandingDataset(r.req.Source), ps.sum)
 		if err != nil {
 			return err
 		}
@@ -144,9 +143,9 @@ func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 			meta.Records += ps.result.Records
 			if r.replay == nil {
 				landed++
-				c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.LandingDataset(src), ID: ps.sha, RunID: r.runID, Rows: ps.result.Records})
-				c.Files = append(c.Files, metastore.File{Dataset: zone.LandingDataset(src), Key: ps.key, Size: ps.size, SHA256: ps.sha,
-					Rows: ps.result.Records, BatchID: ps.sha, RunID: r.runID, Meta: mustJSON(map[string]string{"name": ps.name})})
+				c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.LandingDataset(src), ID: ps.sum, RunID: r.runID, Rows: ps.result.Records})
+				c.Files = append(c.Files, metastore.File{Dataset: zone.LandingDataset(src), Key: ps.key, Size: ps.size, Digest: ps.sum,
+					Rows: ps.result.Records, BatchID: ps.sum, RunID: r.runID, Meta: mustJSON(map[string]string{"name": ps.name})})
 			}
 			streams := make([]string, 0, len(ps.raws))
 			for s := range ps.raws {
@@ -155,9 +154,9 @@ func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 			sort.Strings(streams)
 			for _, s := range streams {
 				rw := ps.raws[s]
-				c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.RawDataset(src, s), ID: ps.sha, RunID: r.runID, Rows: rw.rows})
+				c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.RawDataset(src, s), ID: ps.sum, RunID: r.runID, Rows: rw.rows})
 				for _, f := range rw.files {
-					f.BatchID = ps.sha
+					f.BatchID = ps.sum
 					c.Files = append(c.Files, f)
 				}
 			}
@@ -166,11 +165,12 @@ func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 				continue
 			}
 			landed++
-			c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.QuarantineDataset(src), ID: ps.sha, RunID: r.runID})
+			c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.QuarantineDataset(src), ID: ps.sum, RunID: r.runID})
 			c.Files = append(c.Files,
-				metastore.File{Dataset: zone.QuarantineDataset(src), Key: ps.key, Size: ps.size, SHA256: ps.sha, BatchID: ps.sha, RunID: r.runID,
+				metastore.File{Dataset: zone.QuarantineDataset(src), Key: ps.key, Size: ps.size, Digest: ps.sum, BatchID: ps.sum, RunID: r.runID,
 					Meta: mustJSON(map[string]any{"name": ps.name, "problems": len(ps.result.Problems)})},
-				metastore.File{Dataset: zone.QuarantineDataset(src), Key: ps.key + ".reason.json", BatchID: ps.sha, RunID: r.runID})
+				metastore.File{Dataset: zone.QuarantineDataset(src), Key: ps.key + ".reason.json", Size: ps.reason.Size, Digest: ps.reason.Digest,
+					BatchID: ps.sum, RunID: r.runID})
 		}
 	}
 	if r.loose != nil {
@@ -195,11 +195,10 @@ func (r *runner) buildCommit(ctx context.Context) (metastore.Commit, error) {
 		if _, err := r.p.Store.Put(ctx, key, bytes.NewReader(data)); err != nil {
 			return c, fmt.Errorf("failed to write %s: %w", key, err)
 		}
-		sum := sha256.Sum256(data)
 		id := "run-" + r.runID
 		c.Batches = append(c.Batches, metastore.Batch{Dataset: zone.LandingDataset(src) + ".metadata", ID: id, RunID: r.runID})
 		c.Files = append(c.Files, metastore.File{Dataset: zone.LandingDataset(src) + ".metadata", Key: key, Size: int64(len(data)),
-			SHA256: hex.EncodeToString(sum[:]), BatchID: id, RunID: r.runID})
+			Digest: digest.Of(data), BatchID: id, RunID: r.runID})
 		r.res.Landing = r.landing
 	}
 	if r.replay == nil {

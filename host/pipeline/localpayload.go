@@ -11,6 +11,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // Local payloads: a file-drop source (DistroKid exports) reads files on this
@@ -55,8 +56,8 @@ func localRoots(cfg sdk.Config) []string {
 }
 
 // startLocalCopy checks path against roots and starts copying it to a new
-// landing object, hashed with XXH64 alone if fast is set.
-func startLocalCopy(ctx context.Context, st storage.Store, key, source, path string, roots []string, fast bool) (*objectWriter, error) {
+// landing object, hashed with d, or with XXH64 alone if d is nil.
+func startLocalCopy(ctx context.Context, st storage.Store, key, source, path string, roots []string, d *digest.Hash) (*objectWriter, error) {
 	if !sdk.WithinRoots(path, roots) {
 		return nil, fmt.Errorf("plugin %s named the local file %q as a payload, which is not among the files and folders of its configuration", source, path)
 	}
@@ -64,7 +65,7 @@ func startLocalCopy(ctx context.Context, st storage.Store, key, source, path str
 	if err != nil {
 		return nil, fmt.Errorf("failed to open the payload file %s: %w", path, err)
 	}
-	return newObjectCopy(ctx, st, key, r, fast), nil
+	return newObjectCopy(ctx, st, key, r, d), nil
 }
 
 // openLocalPayload opens a payload file for copying: mapped into memory

@@ -33,7 +33,7 @@ func TestLocalCopyOnlyFromConfiguredPaths(t *testing.T) {
 		dir,
 		"/etc/passwd",
 	} {
-		_, err := startLocalCopy(context.Background(), nil, "landing/x", "fixture", bad, roots, false)
+		_, err := startLocalCopy(context.Background(), nil, "landing/x", "fixture", bad, roots, nil)
 		require.ErrorContains(t, err, "not among the files and folders of its configuration", bad)
 	}
 	for _, good := range []string{export, filepath.Join(inbox, "2026", "a.tsv")} {

@@ -100,7 +100,7 @@ func TestMappedFileChunks(t *testing.T) {
 	require.NoError(t, m.Close())
 	require.True(t, bytes.Equal(content, got), "the chunks differ from the file")
 
-	w := &objectWriter{h: xxhash.New()}
+	w := &objectWriter{fast: xxhash.New()}
 	r, err = openLocalPayload(path)
 	require.NoError(t, err)
 	defer r.Close()

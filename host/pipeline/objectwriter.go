@@ -3,18 +3,17 @@ package pipeline
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"hash"
 	"io"
 
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
-// objectWriter streams bytes into a new object while hashing them (SHA-256,
-// or XXH64 alone for a local payload checked against the plugin's XXH64):
+// objectWriter streams bytes into a new object while hashing them (with a
+// digest, or XXH64 alone for a local payload checked against the plugin's
+// XXH64):
 // either bytes written to it, or, for a copy (newObjectCopy), bytes the
 // store reads from a given reader. A written object becomes visible only
 // when Close succeeds; a copied one when the copy ends (it is announced, so
@@ -25,12 +24,14 @@ type objectWriter struct {
 	bw     *bufio.Writer
 	cancel context.CancelCauseFunc // a copy's
 	done   chan error
-	h      hash.Hash // SHA-256, or an *xxhash.Digest (see xxh64)
+	d      *digest.Hash   // nil when fast is set
+	fast   *xxhash.Digest // see xxh64
 	n      int64
 }
 
-func newObjectWriter(ctx context.Context, st storage.Store, key string) *objectWriter {
-	w := &objectWriter{key: key, h: sha256.New(), done: make(chan error, 1)}
+// newObjectWriter starts a new object hashed with d.
+func newObjectWriter(ctx context.Context, st storage.Store, key string, d *digest.Hash) *objectWriter {
+	w := &objectWriter{key: key, d: d, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	w.pw = pw
 	w.bw = bufio.NewWriterSize(pw, 1<<20)
@@ -43,12 +44,13 @@ func newObjectWriter(ctx context.Context, st storage.Store, key string) *objectW
 }
 
 // newObjectCopy copies r into a new object on a goroutine of its own,
-// hashing what the store reads: with XXH64 alone if fast is set. The store
-// reads r directly, without a pipe between; r is closed after the copy.
-func newObjectCopy(ctx context.Context, st storage.Store, key string, r io.ReadCloser, fast bool) *objectWriter {
-	w := &objectWriter{key: key, h: sha256.New(), done: make(chan error, 1)}
-	if fast {
-		w.h = xxhash.New()
+// hashing what the store reads: with d, or with XXH64 alone if d is nil.
+// The store reads r directly, without a pipe between; r is closed after the
+// copy.
+func newObjectCopy(ctx context.Context, st storage.Store, key string, r io.ReadCloser, d *digest.Hash) *objectWriter {
+	w := &objectWriter{key: key, d: d, done: make(chan error, 1)}
+	if d == nil {
+		w.fast = xxhash.New()
 	}
 	ctx, w.cancel = context.WithCancelCause(ctx)
 	go func() {
@@ -97,18 +99,21 @@ func (h *hashingChunker) NextChunk() ([]byte, error) {
 }
 
 func (w *objectWriter) hash(b []byte) {
-	w.h.Write(b)
+	if w.fast != nil {
+		w.fast.Write(b)
+	} else {
+		w.d.Write(b)
+	}
 	w.n += int64(len(b))
 }
 
 // xxh64 returns the XXH64 of the bytes, for an objectWriter that hashes
 // with XXH64 (ok false otherwise).
 func (w *objectWriter) xxh64() (sum uint64, ok bool) {
-	d, ok := w.h.(*xxhash.Digest)
-	if !ok {
+	if w.fast == nil {
 		return 0, false
 	}
-	return d.Sum64(), true
+	return w.fast.Sum64(), true
 }
 
 func (w *objectWriter) Write(b []byte) (int, error) {
@@ -144,4 +149,6 @@ func (w *objectWriter) Abort(cause error) {
 	<-w.done
 }
 
-func (w *objectWriter) sum() string { return hex.EncodeToString(w.h.Sum(nil)) }
+// digest returns the digest of the bytes (for an objectWriter that does not
+// hash with XXH64).
+func (w *objectWriter) digest() string { return w.d.String() }

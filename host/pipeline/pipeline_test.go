@@ -3,9 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,6 +30,7 @@ import (
 	s3store "github.com/bedrot-label/bedrot/host/storage/s3"
 	"github.com/bedrot-label/bedrot/host/zone"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 func TestMain(m *testing.M) {
@@ -279,8 +278,7 @@ func TestLocalFilePayloadsAreCopiedByTheHost(t *testing.T) {
 		require.Len(t, res.Payloads, 1)
 		require.True(t, bytes.Equal(content, readObject(t, b.st, res.Payloads[0].Key)), "landing must hold the file byte for byte")
 		require.EqualValues(t, len(content), res.Payloads[0].Size)
-		sum := sha256.Sum256(content)
-		require.Equal(t, hex.EncodeToString(sum[:]), res.Payloads[0].SHA256, "the landing checksum is the file's SHA-256")
+		require.Equal(t, digest.Of(content), res.Payloads[0].Digest, "the landing checksum is the file's BLAKE3, as b3sum prints it")
 		require.EqualValues(t, 1500, rawRows(t, b, "raw.fixture.items"))
 
 		// The plugin read other bytes than the host copied: had the bytes

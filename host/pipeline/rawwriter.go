@@ -8,6 +8,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/parquetfile"
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // rawWriter collects one payload's rows of one stream into raw files.
@@ -46,7 +47,7 @@ type encoder struct {
 }
 
 func startEncoder(ctx context.Context, st storage.Store, key string, schema sdk.Schema, opts parquetfile.Options) (*encoder, error) {
-	ow := newObjectWriter(ctx, st, key)
+	ow := newObjectWriter(ctx, st, key, digest.New())
 	pq, err := parquetfile.NewWriter(ow, schema, opts)
 	if err != nil {
 		ow.Abort(err)
@@ -95,7 +96,7 @@ func (e *encoder) finish() (metastore.File, error) {
 	if err := e.ow.Close(); err != nil {
 		return metastore.File{}, fmt.Errorf("failed to write raw file %s: %w", key, err)
 	}
-	return metastore.File{Key: key, Size: e.ow.n, SHA256: e.ow.sum(), Rows: rows}, nil
+	return metastore.File{Key: key, Size: e.ow.n, Digest: e.ow.digest(), Rows: rows}, nil
 }
 
 // abort discards the file: the store never shows it.

@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/zone"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // FilesParam is the configuration parameter through which file-drop sources
@@ -26,7 +24,7 @@ const FilesParam = "files"
 // back to what landing holds, and checks the plugin re-read them exactly.
 type replaySet struct {
 	byName map[string]replayItem
-	hashes map[string]hash.Hash
+	hashes map[string]*digest.Hash
 }
 
 type replayItem struct {
@@ -39,9 +37,13 @@ func (s *replaySet) begin(ps *payloadState) error {
 	if !ok {
 		return fmt.Errorf("replay: plugin read %q, which is not a landing payload", ps.name)
 	}
-	ps.key, ps.sha, ps.size = it.key, it.sha, it.size
-	ps.result.Key, ps.result.SHA256, ps.result.Size = it.key, it.sha, it.size
-	s.hashes[ps.id] = sha256.New()
+	ps.key, ps.sum, ps.size = it.key, it.sha, it.size
+	ps.result.Key, ps.result.Digest, ps.result.Size = it.key, it.sha, it.size
+	h, err := digest.For(it.sha)
+	if err != nil {
+		return fmt.Errorf("replay: the landing manifest lists %s with %w", it.key, err)
+	}
+	s.hashes[ps.id] = h
 	return nil
 }
 
@@ -51,9 +53,8 @@ func (s *replaySet) write(ps *payloadState, b []byte) error {
 }
 
 func (s *replaySet) close(ps *payloadState, c *sdk.PayloadClose) error {
-	got := hex.EncodeToString(s.hashes[ps.id].Sum(nil))
-	if got != ps.sha {
-		return fmt.Errorf("replay: %s changed in landing: SHA-256 %s, recorded %s", ps.key, got, ps.sha)
+	if got := s.hashes[ps.id].String(); !digest.Equal(got, ps.sum) {
+		return fmt.Errorf("replay: %s changed in landing: digest %s, recorded %s", ps.key, got, ps.sum)
 	}
 	return nil
 }
@@ -76,7 +77,7 @@ func (p *Pipeline) Replay(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	defer os.RemoveAll(tmp)
-	set := &replaySet{byName: map[string]replayItem{}, hashes: map[string]hash.Hash{}}
+	set := &replaySet{byName: map[string]replayItem{}, hashes: map[string]*digest.Hash{}}
 	var paths []string
 	for i, f := range files {
 		var m struct {
@@ -99,7 +100,7 @@ func (p *Pipeline) Replay(ctx context.Context, req Request) (Result, error) {
 		if err := download(ctx, p, f.Key, local); err != nil {
 			return Result{}, fmt.Errorf("failed to fetch %s for replay: %w", f.Key, err)
 		}
-		set.byName[filepath.Base(local)] = replayItem{key: f.Key, sha: f.SHA256, size: f.Size}
+		set.byName[filepath.Base(local)] = replayItem{key: f.Key, sha: f.Digest, size: f.Size}
 		paths = append(paths, local)
 	}
 	rc := sdk.Config{}

@@ -79,9 +79,10 @@ type Request struct {
 
 // PayloadResult is what happened to one original payload.
 type PayloadResult struct {
-	Name    string `json:"name"`
-	Key     string `json:"key"`
-	SHA256  string `json:"sha256"`
+	Name string `json:"name"`
+	Key  string `json:"key"`
+	// Digest is the payload's checksum, as package sdk/digest writes it.
+	Digest  string `json:"digest"`
 	Size    int64  `json:"size"`
 	Records int64  `json:"records"`
 	// Status is "ingested", "quarantined" or "duplicate" (already in the lake).

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +23,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/storage"
 	"github.com/bedrot-label/bedrot/host/zone"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // Payload statuses.
@@ -89,10 +88,11 @@ type payloadState struct {
 	// localPath is the file the host copies the payload from itself (a
 	// local payload), or "".
 	localPath string
-	sha       string
-	size      int64
-	ended     bool
-	discard   bool
+	// sum is the payload's digest (package sdk/digest).
+	sum     string
+	size    int64
+	ended   bool
+	discard bool
 	// alreadyQuarantined: an earlier run quarantined the same content.
 	alreadyQuarantined bool
 	result             PayloadResult
@@ -104,6 +104,9 @@ type payloadState struct {
 	// validation is the GX result of a failed validation, kept with the
 	// quarantined payload.
 	validation json.RawMessage
+	// reason is the size and digest of a quarantined payload's
+	// .reason.json.
+	reason metastore.File
 }
 
 func (r *runner) announce(ctx context.Context, key string) error {
@@ -626,14 +629,22 @@ func (r *runner) onPayloadBegin(ctx context.Context, b *sdk.PayloadBegin) error 
 	if err != nil {
 		return err
 	}
+	// The host checks the plugin's digest with the algorithm it named.
+	d, err := digest.NewAlgorithm(b.DigestAlgorithm)
+	if err != nil {
+		return fmt.Errorf("plugin %s began payload %q: %w", r.req.Source, b.Name, err)
+	}
 	if b.LocalPath == "" {
-		ps.landing = newObjectWriter(ctx, r.p.Store, ps.key)
+		ps.landing = newObjectWriter(ctx, r.p.Store, ps.key, d)
 		return nil
 	}
-	// The plugin of a local payload that sends XXH64 hashed the bytes it
-	// read with SHA-256 already: the copy is checked against the XXH64, at
-	// a fraction of the cost.
-	if ps.landing, err = startLocalCopy(ctx, r.p.Store, ps.key, r.req.Source, b.LocalPath, r.localRoots, b.SendsXXH64); err != nil {
+	// The plugin of a local payload that sends XXH64 computed the digest
+	// of the bytes it read already: the copy is checked against the XXH64,
+	// at a fraction of the cost.
+	if b.SendsXXH64 {
+		d = nil
+	}
+	if ps.landing, err = startLocalCopy(ctx, r.p.Store, ps.key, r.req.Source, b.LocalPath, r.localRoots, d); err != nil {
 		return err
 	}
 	ps.localPath = b.LocalPath
@@ -673,47 +684,38 @@ func (r *runner) onPayloadClose(ctx context.Context, c *sdk.PayloadClose) error 
 		return fmt.Errorf("failed to write %s: %w", ps.key, err)
 	}
 	ps.size = lw.n
+	want, err := digest.Parse(c.Digest)
+	if err != nil {
+		return fmt.Errorf("plugin %s closed payload %q with a bad digest: %w", r.req.Source, ps.name, err)
+	}
 	if got, fast := lw.xxh64(); fast {
 		if got != c.XXH64 || ps.size != c.Size {
 			return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with XXH64 %016x, the host copied %d bytes with XXH64 %016x; run again once it is complete",
 				ps.localPath, c.Size, c.XXH64, ps.size, got)
 		}
-		if !isHexSHA256(c.SHA256) {
-			return fmt.Errorf("plugin %s closed payload %q with the SHA-256 %q, which is not 64 hex digits", r.req.Source, ps.name, c.SHA256)
-		}
-		c.SHA256 = strings.ToLower(c.SHA256)
-		ps.sha = c.SHA256
+		ps.sum = want
 	} else {
-		ps.sha = lw.sum()
+		ps.sum = lw.digest()
 	}
-	if ps.localPath != "" && (ps.sha != c.SHA256 || ps.size != c.Size) {
-		return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with SHA-256 %s, the host copied %d bytes with SHA-256 %s; run again once it is complete",
-			ps.localPath, c.Size, c.SHA256, ps.size, ps.sha)
+	if ps.localPath != "" && (ps.sum != want || ps.size != c.Size) {
+		return fmt.Errorf("payload file %s changed while it was read: the plugin read %d bytes with the digest %s, the host copied %d bytes with the digest %s; run again once it is complete",
+			ps.localPath, c.Size, want, ps.size, ps.sum)
 	}
-	if ps.sha != c.SHA256 || ps.size != c.Size {
-		return fmt.Errorf("payload %q arrived corrupted: plugin sent %d bytes with SHA-256 %s, host received %d bytes with SHA-256 %s",
-			ps.name, c.Size, c.SHA256, ps.size, ps.sha)
+	if ps.sum != want || ps.size != c.Size {
+		return fmt.Errorf("payload %q arrived corrupted: plugin sent %d bytes with the digest %s, host received %d bytes with the digest %s",
+			ps.name, c.Size, want, ps.size, ps.sum)
 	}
-	ps.result.SHA256, ps.result.Size = ps.sha, ps.size
-	have, err := r.p.Meta.HasBatch(ctx, zone.LandingDataset(r.req.Source), ps.sha)
+	ps.result.Digest, ps.result.Size = ps.sum, ps.size
+	have, err := r.p.Meta.HasBatch(ctx, zone.LandingDataset(r.req.Source), ps.sum)
 	if err != nil {
 		return err
 	}
 	if have {
-		r.log.Info("payload already in the lake; skipping", "payload", ps.name, "sha256", ps.sha)
+		r.log.Info("payload already in the lake; skipping", "payload", ps.name, "digest", ps.sum)
 		ps.result.Status = StatusDuplicate
 		r.discard(ctx, ps)
 	}
 	return nil
-}
-
-// isHexSHA256 reports whether s is a SHA-256 in hex.
-func isHexSHA256(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
 }
 
 // discard drops a payload's files (never committed) and ignores the rest of it.
@@ -916,7 +918,7 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	if r.replay != nil {
 		return nil
 	}
-	have, err := r.p.Meta.HasBatch(ctx, zone.QuarantineDataset(r.req.Source), ps.sha)
+	have, err := r.p.Meta.HasBatch(ctx, zone.QuarantineDataset(r.req.Source), ps.sum)
 	if err != nil {
 		return err
 	}
@@ -924,7 +926,7 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	if have {
 		// The same bad file was quarantined before: point at that copy.
 		ps.alreadyQuarantined = true
-		ps.result.Key = r.quarantinedKey(ctx, ps.sha)
+		ps.result.Key = r.quarantinedKey(ctx, ps.sum)
 		if err := r.p.Store.Delete(ctx, ps.key); err == nil {
 			_ = r.p.Meta.DropPending(ctx, ps.key)
 		}
@@ -942,7 +944,7 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	_ = r.p.Meta.DropPending(ctx, ps.key)
 	ps.key, ps.result.Key = qkey, qkey
 	doc := map[string]any{
-		"payload": ps.name, "sha256": ps.sha, "size": ps.size, "run_id": r.runID,
+		"payload": ps.name, "digest": ps.sum, "size": ps.size, "run_id": r.runID,
 		"reason":   fmt.Sprintf("%d problem(s) in the file; nothing of it reached raw", len(ps.result.Problems)),
 		"problems": ps.result.Problems,
 	}
@@ -958,6 +960,7 @@ func (r *runner) quarantine(ctx context.Context, ps *payloadState) error {
 	if _, err := r.p.Store.Put(ctx, rkey, bytes.NewReader(reason)); err != nil {
 		return fmt.Errorf("failed to write quarantine reason for %s: %w", ps.name, err)
 	}
+	ps.reason = metastore.File{Size: int64(len(reason)), Digest: digest.Of(reason)}
 	return nil
 }
 

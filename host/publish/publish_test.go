@@ -72,7 +72,7 @@ func (l *lake) put(t *testing.T, dataset string, s sdk.Schema, fill func(b *sdk.
 	batch := "only" // the same batch id each time: Replace swaps the files
 	_, err = l.meta.Commit(context.Background(), metastore.Commit{RunID: fmt.Sprintf("run-%d", l.seq), Replace: true,
 		Batches: []metastore.Batch{{Dataset: dataset, ID: batch, RunID: fmt.Sprintf("run-%d", l.seq), Rows: int64(b.Len())}},
-		Files: []metastore.File{{Dataset: dataset, Key: key, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Rows: int64(b.Len()),
+		Files: []metastore.File{{Dataset: dataset, Key: key, Size: int64(len(data)), Digest: hex.EncodeToString(sum[:]), Rows: int64(b.Len()),
 			BatchID: batch, RunID: fmt.Sprintf("run-%d", l.seq)}}})
 	require.NoError(t, err)
 }

@@ -3,7 +3,6 @@ package sqlengine
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // downloadWorkers is how many files a query downloads at once.
@@ -48,12 +48,19 @@ func (c *cache) objectPath(f metastore.File) (string, error) {
 	if err := storage.ValidateKey(f.Key); err != nil {
 		return "", fmt.Errorf("dataset %s lists a bad key: %w", f.Dataset, err)
 	}
-	sum, err := hex.DecodeString(f.SHA256)
-	if err != nil || len(sum) != sha256.Size {
-		return "", fmt.Errorf("dataset %s lists %s with the SHA-256 %q, which is not 64 hex digits; the cache keys files by it", f.Dataset, f.Key, f.SHA256)
+	d, err := digest.Parse(f.Digest)
+	if err != nil {
+		return "", fmt.Errorf("dataset %s lists %s with a bad checksum (the cache keys files by it): %w", f.Dataset, f.Key, err)
 	}
-	sha := strings.ToLower(f.SHA256)
-	return filepath.Join(c.dir, "objects", sha[:2], sha, filepath.FromSlash(f.Key)), nil
+	// A file's folder is its digest's hex digits, after its algorithm's
+	// name but for SHA-256 (the cache's first layout).
+	algo, _ := digest.Algorithm(d)
+	sum := digest.Hex(d)
+	dir := filepath.Join(c.dir, "objects", sum[:2], sum)
+	if algo != digest.SHA256 {
+		dir = filepath.Join(c.dir, "objects", algo, sum[:2], sum)
+	}
+	return filepath.Join(dir, filepath.FromSlash(f.Key)), nil
 }
 
 // acquire makes every file available locally: it takes the cache lock,
@@ -297,14 +304,17 @@ func (c *cache) fetch(ctx context.Context, n need) (err error) {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	h := sha256.New()
+	h, err := digest.For(f.Digest)
+	if err != nil {
+		return fmt.Errorf("dataset %s lists %s with a bad checksum: %w", f.Dataset, f.Key, err)
+	}
 	size, err := io.Copy(io.MultiWriter(tmp, h), obj)
 	if err != nil {
 		return fmt.Errorf("failed to fetch %s of dataset %s from %s: %w", f.Key, f.Dataset, c.store.Location(), err)
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); size != f.Size || !strings.EqualFold(sum, f.SHA256) {
-		return fmt.Errorf("%s of dataset %s in %s does not match its manifest (%d bytes with SHA-256 %s, the manifest says %d bytes with SHA-256 %s): the stored file changed or is damaged",
-			f.Key, f.Dataset, c.store.Location(), size, sum, f.Size, f.SHA256)
+	if sum := h.String(); size != f.Size || !digest.Equal(sum, f.Digest) {
+		return fmt.Errorf("%s of dataset %s in %s does not match its manifest (%d bytes with checksum %s, the manifest says %d bytes with checksum %s): the stored file changed or is damaged",
+			f.Key, f.Dataset, c.store.Location(), size, sum, f.Size, f.Digest)
 	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("failed to write the cached copy of %s: %w", f.Key, err)

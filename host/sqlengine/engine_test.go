@@ -150,7 +150,7 @@ func (l *lake) put(t *testing.T, dataset, key string, data []byte, rows int64) m
 	require.NoError(t, err)
 	sum := sha256.Sum256(data)
 	id := hex.EncodeToString(sum[:])
-	f := metastore.File{Dataset: dataset, Key: key, Size: int64(len(data)), SHA256: id, Rows: rows, BatchID: id, RunID: "run-test"}
+	f := metastore.File{Dataset: dataset, Key: key, Size: int64(len(data)), Digest: id, Rows: rows, BatchID: id, RunID: "run-test"}
 	_, err = l.meta.Commit(ctx, metastore.Commit{RunID: "run-test",
 		Batches: []metastore.Batch{{Dataset: dataset, ID: id, RunID: "run-test", Rows: rows}}, Files: []metastore.File{f}})
 	require.NoError(t, err)

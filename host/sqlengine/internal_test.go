@@ -16,6 +16,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/host/metastore"
 	"github.com/bedrot-label/bedrot/host/storage/folder"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 func TestPrecheck(t *testing.T) {
@@ -126,8 +127,13 @@ func cacheFixture(t *testing.T, max int64) (*cache, []metastore.File) {
 		data := bytes.Repeat([]byte{byte('a' + i)}, 100)
 		_, err := st.Put(context.Background(), key, bytes.NewReader(data))
 		require.NoError(t, err)
-		sum := sha256.Sum256(data)
-		files = append(files, metastore.File{Dataset: "raw.a.s", Key: key, Size: 100, SHA256: hex.EncodeToString(sum[:])})
+		// b.parquet as lakes recorded before BLAKE3, by its SHA-256.
+		sum := digest.Of(data)
+		if i == 1 {
+			sha := sha256.Sum256(data)
+			sum = hex.EncodeToString(sha[:])
+		}
+		files = append(files, metastore.File{Dataset: "raw.a.s", Key: key, Size: 100, Digest: sum})
 	}
 	return &cache{dir: filepath.Join(t.TempDir(), "cache"), max: max, store: st}, files
 }
@@ -209,9 +215,9 @@ func TestCacheRefusesBadManifestEntries(t *testing.T) {
 	t.Parallel()
 	c, files := cacheFixture(t, 1<<20)
 	bad := files[0]
-	bad.SHA256 = "../../etc"
+	bad.Digest = "../../etc"
 	_, err := c.acquire(context.Background(), []metastore.File{bad})
-	require.ErrorContains(t, err, "not 64 hex digits")
+	require.ErrorContains(t, err, "with a bad checksum")
 	bad = files[0]
 	bad.Key = "raw/../../x"
 	_, err = c.acquire(context.Background(), []metastore.File{bad})

@@ -28,6 +28,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/quality"
 	"github.com/bedrot-label/bedrot/host/sqlengine"
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // StateSource is the source name under which staging keeps its stream
@@ -345,7 +346,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 	}
 	indexChanged := false
 	for k, f := range index.Files {
-		if rf, ok := rawByKey[k]; !ok || rf.SHA256 != f.SHA256 {
+		if rf, ok := rawByKey[k]; !ok || rf.Digest != f.SHA256 {
 			delete(index.Files, k)
 			indexChanged = true
 		}
@@ -362,7 +363,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 			return err
 		}
 		for _, f := range unknown {
-			index.Files[f.Key] = indexedFile{SHA256: f.SHA256, Years: years[f.Key]}
+			index.Files[f.Key] = indexedFile{SHA256: f.Digest, Years: years[f.Key]}
 		}
 		indexChanged = true
 	}
@@ -454,7 +455,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 		if pr.Action == Skipped {
 			for _, f := range current {
 				if f.BatchID == pr.Partition {
-					pr.Key, pr.Rows, pr.Size, pr.SHA256 = f.Key, f.Rows, f.Size, f.SHA256
+					pr.Key, pr.Rows, pr.Size, pr.SHA256 = f.Key, f.Rows, f.Size, f.Digest
 				}
 			}
 			b.res.Skipped++
@@ -566,9 +567,9 @@ func (b *builder) fingerprint(ds *dataset, in []*rawFile) string {
 	slices.SortFunc(sorted, func(x, y *rawFile) int { return cmp.Compare(x.Key, y.Key) })
 	for _, f := range sorted {
 		if ds.ordered {
-			fmt.Fprintf(h, "%s %s %d\n", f.Key, strings.ToLower(f.SHA256), order[f.Key])
+			fmt.Fprintf(h, "%s %s %d\n", f.Key, strings.ToLower(f.Digest), order[f.Key])
 		} else {
-			fmt.Fprintf(h, "%s %s\n", f.Key, strings.ToLower(f.SHA256))
+			fmt.Fprintf(h, "%s %s\n", f.Key, strings.ToLower(f.Digest))
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -606,7 +607,7 @@ func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs 
 		return fmt.Errorf("failed to prepare the staging build: %w", err)
 	}
 	for _, f := range files {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO inputs VALUES (?, ?, ?, ?)", w.Path(f.Key), cmp.Or(f.BatchID, f.SHA256), ds.inputs[f.input].dataset, f.seq); err != nil {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO inputs VALUES (?, ?, ?, ?)", w.Path(f.Key), cmp.Or(f.BatchID, f.Digest), ds.inputs[f.input].dataset, f.seq); err != nil {
 			return fmt.Errorf("failed to prepare the staging build: %w", err)
 		}
 	}
@@ -662,7 +663,7 @@ func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs 
 			written = append(written, f)
 			commit.Batches[len(commit.Batches)-1].Rows = rows
 			commit.Files = append(commit.Files, f)
-			pr.Action, pr.Key, pr.Rows, pr.Size, pr.SHA256 = Rebuilt, key, rows, f.Size, f.SHA256
+			pr.Action, pr.Key, pr.Rows, pr.Size, pr.SHA256 = Rebuilt, key, rows, f.Size, f.Digest
 			state.Key, state.Rows = key, rows
 			b.res.Rebuilt++
 			b.res.Rows += rows
@@ -686,12 +687,12 @@ func (b *builder) upload(ctx context.Context, local, key string) (metastore.File
 		return metastore.File{}, fmt.Errorf("failed to open the built file for %s: %w", key, err)
 	}
 	defer fh.Close()
-	h := sha256.New()
+	h := digest.New()
 	n, err := b.deps.Store.Put(ctx, key, io.TeeReader(fh, h))
 	if err != nil {
 		return metastore.File{}, fmt.Errorf("failed to upload %s to %s: %w", key, b.deps.Store.Location(), err)
 	}
-	return metastore.File{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return metastore.File{Key: key, Size: n, Digest: h.String()}, nil
 }
 
 // discard deletes files a failed build uploaded and forgets them. On an
@@ -780,12 +781,11 @@ func (b *builder) validate(ctx context.Context, dataset string, pr *PartitionRes
 	if err := b.deps.Store.Delete(ctx, key); err == nil {
 		_ = b.deps.Meta.DropPending(ctx, key)
 	}
-	sum := sha256.Sum256(reason)
 	batch := "held-" + b.res.RunID + "-" + dataset + "-" + pr.Partition
 	commit.Batches = append(commit.Batches, metastore.Batch{Dataset: "quarantine.staging", ID: batch, RunID: b.res.RunID})
 	commit.Files = append(commit.Files,
-		metastore.File{Dataset: "quarantine.staging", Key: qkey, Size: f.Size, SHA256: f.SHA256, Rows: f.Rows, BatchID: batch, RunID: b.res.RunID},
-		metastore.File{Dataset: "quarantine.staging", Key: qkey + ".reason.json", Size: n, SHA256: hex.EncodeToString(sum[:]), BatchID: batch, RunID: b.res.RunID})
+		metastore.File{Dataset: "quarantine.staging", Key: qkey, Size: f.Size, Digest: f.Digest, Rows: f.Rows, BatchID: batch, RunID: b.res.RunID},
+		metastore.File{Dataset: "quarantine.staging", Key: qkey + ".reason.json", Size: n, Digest: digest.Of(reason), BatchID: batch, RunID: b.res.RunID})
 	pr.Action, pr.Key = Held, qkey
 	b.res.Held++
 	b.log.Warn("staging partition breaks its suite; held in quarantine", "dataset", dataset, "partition", pr.Partition, "validation", out.ID)

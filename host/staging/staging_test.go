@@ -273,7 +273,7 @@ func manifest(t *testing.T, l *lake) []string {
 	require.NoError(t, err)
 	var out []string
 	for _, f := range files {
-		out = append(out, fmt.Sprintf("%s %d %s %d %s", f.Key, f.Size, f.SHA256, f.Rows, f.Meta))
+		out = append(out, fmt.Sprintf("%s %d %s %d %s", f.Key, f.Size, f.Digest, f.Rows, f.Meta))
 	}
 	return out
 }

@@ -93,7 +93,7 @@ func manifestOf(t *testing.T, l *lake, dataset string) []string {
 	require.NoError(t, err)
 	var out []string
 	for _, f := range files {
-		out = append(out, strings.Join([]string{f.Key, f.SHA256, string(f.Meta)}, " "))
+		out = append(out, strings.Join([]string{f.Key, f.Digest, string(f.Meta)}, " "))
 	}
 	return out
 }
@@ -171,7 +171,7 @@ func (w *rawWriter) write(t *testing.T, source, stream string, schema sdk.Schema
 	ds := zone.RawDataset(source, stream)
 	_, err = w.l.meta.Commit(ctx, metastore.Commit{RunID: runID,
 		Batches: []metastore.Batch{{Dataset: ds, ID: sha, RunID: runID, Rows: int64(len(rows))}},
-		Files:   []metastore.File{{Dataset: ds, Key: key, Size: n, SHA256: sha, Rows: int64(len(rows)), BatchID: sha, RunID: runID}}})
+		Files:   []metastore.File{{Dataset: ds, Key: key, Size: n, Digest: sha, Rows: int64(len(rows)), BatchID: sha, RunID: runID}}})
 	require.NoError(t, err)
 	return key
 }

@@ -3,10 +3,7 @@ package distrokid
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/plugins/distrokid/exportgen"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -92,7 +90,7 @@ func reportCPU(b *testing.B, cpu0 time.Duration, bytesPerOp int64) {
 
 // discardEmitter drops everything, tracking the peak heap in use.
 type discardEmitter struct {
-	h        hash.Hash
+	h        *digest.Hash
 	batches  int
 	peakHeap uint64
 	bytes    int64
@@ -123,13 +121,13 @@ func (p discardPayload) Write(b []byte) (int, error) {
 	p.e.bytes += int64(len(b))
 	return len(b), nil
 }
-func (p discardPayload) SHA256() string                 { return hex.EncodeToString(p.e.h.Sum(nil)) }
+func (p discardPayload) Digest() string                 { return p.e.h.String() }
 func (p discardPayload) Close() error                   { return nil }
 func (p discardPayload) ID() string                     { return "p" }
 func (p discardPayload) End(int64, []sdk.Problem) error { return nil }
 
 // BenchmarkSourceRead measures Read end to end on a 1M-row file on disk
-// (~133 MB): file read, SHA-256, payload tee, parse, batches. It reports
+// (~133 MB): file read, digest, payload tee, parse, batches. It reports
 // the peak Go heap in use while reading.
 func BenchmarkSourceRead(b *testing.B) {
 	dir := b.TempDir()
@@ -144,7 +142,7 @@ func BenchmarkSourceRead(b *testing.B) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e := &discardEmitter{h: sha256.New()}
+		e := &discardEmitter{h: digest.New()}
 		require.NoError(b, NewSource().Read(context.Background(), sdk.ReadRequest{Config: sdk.Config{ParamFiles: f.Name()}}, e))
 		require.Equal(b, sum.Bytes, e.bytes)
 		peak = max(peak, e.peakHeap)

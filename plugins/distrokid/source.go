@@ -5,8 +5,9 @@
 // or name them on the command line (bedrot ingest distrokid FILE...). The
 // source streams each new file byte for byte to the host as a payload and,
 // while doing so, parses it into record batches of the earnings stream.
-// Files are identified by the SHA-256 of their content, so a file that was
-// already ingested is skipped however it is named.
+// Files are identified by the digest of their content (BLAKE3; SHA-256 for
+// files a state recorded before), so a file that was already ingested is
+// skipped however it is named.
 //
 // The parser (Parse) copes with every variant seen in real exports: the
 // 13-column legacy layout, the 15-column 2025 layout and the hybrid; tab,
@@ -20,19 +21,19 @@ package distrokid
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // Version is the connector's version, reported in its Spec.
@@ -206,7 +207,8 @@ func (s *Source) Discover(ctx context.Context, cfg sdk.Config) ([]sdk.Stream, er
 }
 
 // State is the checkpoint of the earnings stream: the files ingested,
-// keyed by the hex SHA-256 of their content.
+// keyed by the digest of their content (package digest: BLAKE3, or the
+// bare hex SHA-256 of files ingested before payload digests were BLAKE3).
 type State struct {
 	Files map[string]FileState `json:"files"`
 }
@@ -234,15 +236,21 @@ func ParseState(b []byte) (State, error) {
 	return st, nil
 }
 
-// mayHold reports whether a file of this size could already be in the
-// state; only then is the file hashed before it is read.
-func (st State) mayHold(size int64) bool {
-	for _, f := range st.Files {
-		if f.Bytes == size || f.Bytes == 0 {
-			return true
+// algorithmsFor returns the digest algorithms of the files in the state
+// that a file of this size could be; only when there are some is the file
+// hashed before it is read, with each of them.
+func (st State) algorithmsFor(size int64) []string {
+	var algos []string
+	for key, f := range st.Files {
+		if f.Bytes != size && f.Bytes != 0 {
+			continue
+		}
+		if algo, err := digest.Algorithm(key); err == nil && !slices.Contains(algos, algo) {
+			algos = append(algos, algo)
 		}
 	}
-	return false
+	slices.Sort(algos)
+	return algos
 }
 
 // Read ingests every file not ingested yet. Per file it streams the bytes
@@ -280,14 +288,14 @@ func (s *Source) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter)
 			return err
 		}
 		name := filepath.Base(p)
-		if st.mayHold(sizes[i]) {
-			sum, err := hashFile(ctx, p)
+		if algos := st.algorithmsFor(sizes[i]); len(algos) > 0 {
+			sums, err := hashFile(ctx, p, algos)
 			if err != nil {
 				return err
 			}
-			if prev, ok := st.Files[sum]; ok {
+			if sum, prev, ok := st.find(sums); ok {
 				out.Log(sdk.LevelInfo, "skipping a DistroKid export already ingested", "file", name,
-					"sha256", sum, "ingested_as", prev.Name, "ingested_at", prev.IngestedAt.UTC().Format(time.RFC3339))
+					"digest", sum, "ingested_as", prev.Name, "ingested_at", prev.IngestedAt.UTC().Format(time.RFC3339))
 				pr.add(sizes[i], true)
 				continue
 			}
@@ -342,7 +350,7 @@ func (s *Source) ingest(ctx context.Context, path string, out sdk.Emitter, pr *p
 	if err := pl.End(res.Rows, res.Problems); err != nil {
 		return res, "", 0, fmt.Errorf("failed to end the payload of %s: %w", name, err)
 	}
-	return res, pl.SHA256(), tee.n, nil
+	return res, pl.Digest(), tee.n, nil
 }
 
 // mediaType is the payload's media type, from the file name.
@@ -397,29 +405,51 @@ func (p *progress) flush() {
 	p.out.Progress(p.done, p.total, "bytes")
 }
 
-// hashFile returns the hex SHA-256 of a file's content.
-func hashFile(ctx context.Context, path string) (string, error) {
+// find returns the first of a file's digests that the state holds.
+func (st State) find(sums []string) (string, FileState, bool) {
+	for _, sum := range sums {
+		if f, ok := st.Files[sum]; ok {
+			return sum, f, true
+		}
+	}
+	return "", FileState{}, false
+}
+
+// hashFile returns the digests of a file's content, one per algorithm, in
+// one pass over the file.
+func hashFile(ctx context.Context, path string, algos []string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("failed to open %q: %w", path, err)
+		return nil, fmt.Errorf("failed to open %q: %w", path, err)
 	}
 	defer f.Close()
-	h := sha256.New()
+	hs := make([]*digest.Hash, len(algos))
+	for i, algo := range algos {
+		if hs[i], err = digest.NewAlgorithm(algo); err != nil {
+			return nil, err
+		}
+	}
 	buf := make([]byte, readChunk)
 	for {
 		if err := ctx.Err(); err != nil {
-			return "", err
+			return nil, err
 		}
 		n, err := f.Read(buf)
-		h.Write(buf[:n])
+		for _, h := range hs {
+			h.Write(buf[:n])
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("failed to hash %q: %w", path, err)
+			return nil, fmt.Errorf("failed to hash %q: %w", path, err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sums := make([]string, len(hs))
+	for i, h := range hs {
+		sums[i] = h.String()
+	}
+	return sums, nil
 }
 
 func contains(list []string, s string) bool {

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bedrot-label/bedrot/plugins/distrokid/exportgen"
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -112,10 +114,7 @@ func (p *testPayload) Close() error {
 
 func (p *testPayload) ID() string { return p.id }
 
-func (p *testPayload) SHA256() string {
-	sum := sha256.Sum256(p.buf.Bytes())
-	return hex.EncodeToString(sum[:])
-}
+func (p *testPayload) Digest() string { return digest.Of(p.buf.Bytes()) }
 
 func (p *testPayload) End(records int64, problems []sdk.Problem) error {
 	require.True(p.e.t, p.closed, "End before Close")
@@ -193,15 +192,15 @@ func TestSourceReadInbox(t *testing.T) {
 	st := e.lastState(t)
 	require.Len(t, st.Files, 3)
 	for _, w := range want {
-		h := sha256Hex(w.data)
+		h := digest.Of(w.data)
 		require.Equal(t, FileState{Name: w.name, Rows: w.sum.Rows, Bytes: int64(len(w.data)),
 			IngestedAt: time.Date(2026, 3, 26, 10, 0, 0, 0, time.UTC)}, st.Files[h])
 	}
 	// The raw checkpoint is the documented JSON shape.
 	var raw map[string]map[string]map[string]any
 	require.NoError(t, json.Unmarshal(e.checkpoints[2], &raw))
-	require.Equal(t, "b_2026.tsv", raw["files"][sha256Hex(b1)]["name"])
-	require.Equal(t, "2026-03-26T10:00:00Z", raw["files"][sha256Hex(b1)]["ingested_at"])
+	require.Equal(t, "b_2026.tsv", raw["files"][digest.Of(b1)]["name"])
+	require.Equal(t, "2026-03-26T10:00:00Z", raw["files"][digest.Of(b1)]["ingested_at"])
 
 	total := int64(len(b1) + len(b2) + len(b3))
 	require.NotEmpty(t, e.progress)
@@ -250,6 +249,40 @@ func TestSourceSkipsIngestedFiles(t *testing.T) {
 	require.NoError(t, src.Read(context.Background(), sdk.ReadRequest{Config: sdk.Config{ParamInbox: dir2}}, e4))
 	require.Len(t, e4.payloads, 1)
 	require.Equal(t, "x1.tsv", e4.payloads[0].name)
+}
+
+// A state written before payload digests were BLAKE3 keys files by their
+// SHA-256; those files are still known, and new ones are keyed by BLAKE3.
+func TestSourceSkipsFilesInALegacyState(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old, _ := writeExport(t, dir, "old.tsv", exportgen.Options{Rows: 50, Seed: 11})
+	// As large as old.tsv, another content: the last digit of the last
+	// row's earnings changed.
+	sameSize := bytes.Clone(old)
+	header := bytes.Split(sameSize[:bytes.IndexByte(sameSize, '\n')], []byte("\t"))
+	col := slices.IndexFunc(header, func(h []byte) bool { return string(bytes.TrimSpace(h)) == "Earnings (USD)" })
+	require.GreaterOrEqual(t, col, 0)
+	last := bytes.LastIndexByte(bytes.TrimRight(sameSize, "\r\n"), '\n') + 1
+	at := last
+	for range col {
+		at += bytes.IndexByte(sameSize[at:], '\t') + 1
+	}
+	end := at + bytes.IndexByte(sameSize[at:], '\t') - 1
+	sameSize[end] = "10"[min(int(sameSize[end]-'0'), 1)] // 0 -> 1, other digits -> 0
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "same-size.tsv"), sameSize, 0o644))
+	legacy := fmt.Sprintf(`{"files":{%q:{"name":"old.tsv","rows":50,"bytes":%d,"ingested_at":"2025-06-01T00:00:00Z"}}}`, sha256Hex(old), len(old))
+
+	e := newTestEmitter(t)
+	require.NoError(t, NewSource().Read(context.Background(), sdk.ReadRequest{Config: sdk.Config{ParamInbox: dir},
+		State: map[string][]byte{StreamEarnings: []byte(legacy)}}, e))
+	require.Len(t, e.payloads, 1, "old.tsv is skipped")
+	require.Equal(t, "same-size.tsv", e.payloads[0].name)
+	require.Contains(t, e.logs, "skipping a DistroKid export already ingested")
+	st := e.lastState(t)
+	require.Contains(t, st.Files, sha256Hex(old), "the legacy entry is kept")
+	require.Contains(t, st.Files, digest.Of(sameSize))
+	require.Len(t, st.Files, 2)
 }
 
 func TestSourceMalformedFileIsQuarantined(t *testing.T) {

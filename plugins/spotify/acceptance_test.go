@@ -134,7 +134,7 @@ func TestReplayThroughTheHost(t *testing.T) {
 		w, ok := want[p.Name]
 		require.True(t, ok, p.Name)
 		require.Equal(t, "ingested", p.Status, p.Name)
-		require.Equal(t, w.SHA256, p.SHA256, p.Name)
+		require.Equal(t, w.Digest, p.Digest, p.Name)
 		require.Equal(t, w.Records, p.Records, p.Name)
 		require.Len(t, p.RawFiles, len(w.RawFiles), p.Name)
 	}

@@ -207,7 +207,7 @@ func beginFile(ctx context.Context, it replayItem, media string, out sdk.Emitter
 // stream is not selected (read is then false); ok is false when it was
 // rejected.
 func (s *Source) replayExport(ctx context.Context, it replayItem, selected func(string) bool, out sdk.Emitter) (read, ok bool, err error) {
-	sum, _, err := hashFile(ctx, it.path)
+	sums, err := hashFile(ctx, it.path)
 	if err != nil {
 		return false, false, err
 	}
@@ -218,7 +218,7 @@ func (s *Source) replayExport(ctx context.Context, it replayItem, selected func(
 	if layout != nil && !selected(layout.stream) {
 		return false, true, nil
 	}
-	res, err := s.ingestExport(ctx, it.path, it.base, it.export, sum, layout, out)
+	res, err := s.ingestExport(ctx, it.path, it.base, it.export, sums, layout, out)
 	if err != nil {
 		return true, false, err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // S4AState is the checkpoint of each Spotify for Artists stream: the export
@@ -104,11 +105,11 @@ func (s *Source) readS4A(ctx context.Context, dir string, streams []string, stat
 		}
 		out.Progress(int64(i), int64(len(names)), "files")
 		path := filepath.Join(dir, name)
-		sum, size, err := hashFile(ctx, path)
+		sums, err := hashFile(ctx, path)
 		if err != nil {
 			return err
 		}
-		if stream, ok := alreadyRead(states, name, sum); ok {
+		if stream, ok := alreadyRead(states, name, sums.sha256); ok {
 			out.Log(sdk.LevelDebug, "skipping a Spotify for Artists export already read", "file", name, "stream", stream)
 			continue
 		}
@@ -125,7 +126,7 @@ func (s *Source) readS4A(ctx context.Context, dir string, streams []string, stat
 				"it is read now, but `bedrot replay` cannot rebuild its rows; rename it to a shorter name to avoid that",
 				"file", name, "payload", pname)
 		}
-		res, err := s.ingestExport(ctx, path, pname, name, sum, layout, out)
+		res, err := s.ingestExport(ctx, path, pname, name, sums, layout, out)
 		if err != nil {
 			return err
 		}
@@ -139,7 +140,7 @@ func (s *Source) readS4A(ctx context.Context, dir string, streams []string, stat
 			continue
 		}
 		st := states[layout.stream]
-		st.Files[name] = S4AFile{SHA256: sum, Rows: res.rows, Bytes: size, ReadAt: s.now().UTC()}
+		st.Files[name] = S4AFile{SHA256: sums.sha256, Rows: res.rows, Bytes: sums.size, ReadAt: s.now().UTC()}
 		b, err := json.Marshal(st)
 		if err != nil {
 			return fmt.Errorf("failed to encode the %s state: %w", layout.stream, err)
@@ -185,7 +186,7 @@ func sniffLayout(path, name string) (*s4aLayout, error) {
 
 // ingestExport streams one file to the host as the payload pname while
 // parsing it as the export named name.
-func (s *Source) ingestExport(ctx context.Context, path, pname, name, sum string, layout *s4aLayout, out sdk.Emitter) (parseResult, error) {
+func (s *Source) ingestExport(ctx context.Context, path, pname, name string, sums fileSums, layout *s4aLayout, out sdk.Emitter) (parseResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return parseResult{}, fmt.Errorf("failed to open %q: %w", path, err)
@@ -196,7 +197,7 @@ func (s *Source) ingestExport(ctx context.Context, path, pname, name, sum string
 		return parseResult{}, fmt.Errorf("failed to begin the payload of %s: %w", name, err)
 	}
 	tee := &teeReader{ctx: ctx, r: f, w: pl}
-	res, err := parseExport(tee, name, sum, layout, pl.ID(), out.Batch)
+	res, err := parseExport(tee, name, sums.sha256, layout, pl.ID(), out.Batch)
 	if err == nil {
 		// Whatever the parser left unread still belongs to the payload.
 		_, err = io.Copy(io.Discard, tee)
@@ -208,7 +209,7 @@ func (s *Source) ingestExport(ctx context.Context, path, pname, name, sum string
 	if err := pl.Close(); err != nil {
 		return res, fmt.Errorf("failed to close the payload of %s: %w", name, err)
 	}
-	if got := pl.SHA256(); got != sum {
+	if got := pl.Digest(); got != sums.digest {
 		res.problems = append(res.problems, sdk.Problem{File: name,
 			Message: "the file changed while it was being read (another program is still writing it?); it is read again on the next run"})
 	}
@@ -238,22 +239,33 @@ func (t *teeReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// hashFile returns the hex SHA-256 and size of a file's content.
-func hashFile(ctx context.Context, path string) (string, int64, error) {
+// fileSums identify a file's content before it is read.
+type fileSums struct {
+	// sha256 (hex) is the export's identity in the state and in its rows'
+	// source_sha256.
+	sha256 string
+	// digest is what the payload's digest must be (package digest): a
+	// payload whose bytes differ changed while it was being read.
+	digest string
+	size   int64
+}
+
+// hashFile returns a file's fileSums, in one pass over the file.
+func hashFile(ctx context.Context, path string) (fileSums, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, fmt.Errorf("failed to open %q: %w", path, err)
+		return fileSums{}, fmt.Errorf("failed to open %q: %w", path, err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, &teeReader{ctx: ctx, r: f, w: io.Discard})
+	sha, dig := sha256.New(), digest.New()
+	n, err := io.Copy(io.MultiWriter(sha, dig), &teeReader{ctx: ctx, r: f, w: io.Discard})
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-			return "", 0, err
+			return fileSums{}, err
 		}
-		return "", 0, fmt.Errorf("failed to read %q: %w", path, err)
+		return fileSums{}, fmt.Errorf("failed to read %q: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return fileSums{sha256: hex.EncodeToString(sha.Sum(nil)), digest: dig.String(), size: n}, nil
 }
 
 // sortedKeys returns m's keys in order (for stable log output).

@@ -96,7 +96,7 @@ func requireSameOutput(t *testing.T, want landed, rec *sdktest.Recorder) {
 		g := got[i]
 		require.Equal(t, w.Name, g.Name)
 		require.Equal(t, w.MediaType, g.MediaType, w.Name)
-		require.Equal(t, w.SHA256(), g.SHA256(), w.Name)
+		require.Equal(t, w.Digest(), g.Digest(), w.Name)
 		require.Equal(t, string(w.Data), string(g.Data), w.Name)
 		require.True(t, g.Ended, w.Name)
 		require.Equal(t, w.Records, g.Records, w.Name)

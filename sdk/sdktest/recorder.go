@@ -2,8 +2,6 @@ package sdktest
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"sync"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // Recorder is an sdk.Emitter for in-process unit tests of a source: pass it
@@ -234,12 +233,11 @@ func (p *RecordedPayload) Close() error {
 	return nil
 }
 
-// SHA256 implements sdk.Payload.
-func (p *RecordedPayload) SHA256() string {
+// Digest implements sdk.Payload.
+func (p *RecordedPayload) Digest() string {
 	p.recorder.mu.Lock()
 	defer p.recorder.mu.Unlock()
-	sum := sha256.Sum256(p.Data)
-	return hex.EncodeToString(sum[:])
+	return digest.Of(p.Data)
 }
 
 // End implements sdk.Payload.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 	"github.com/bedrot-label/bedrot/sdk/sdktest"
 )
 
@@ -64,7 +65,7 @@ func TestRecorderCollectsWhatASourceEmits(t *testing.T) {
 	require.EqualValues(t, 2, ps[0].Records)
 	require.Equal(t, [][]byte{[]byte(`{"n":2}`)}, rec.Checkpoints("items"))
 	require.Equal(t, "done", rec.Logs()[0].Message)
-	require.Len(t, ps[0].SHA256(), 64)
+	require.Equal(t, digest.Of([]byte("[1,2]")), ps[0].Digest())
 }
 
 // fakeT records failures instead of failing the real test.

@@ -21,9 +21,7 @@ package sdktest
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"hash"
 	"io"
 	"maps"
 	"os"
@@ -37,6 +35,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/bedrot-label/bedrot/sdk"
+	"github.com/bedrot-label/bedrot/sdk/digest"
 )
 
 // Driver describes the plugin under test.
@@ -252,7 +251,7 @@ func checkSchema(t *testing.T, s sdk.Stream) {
 }
 
 type payloadCheck struct {
-	h      hash.Hash
+	h      *digest.Hash
 	size   int64
 	closed bool
 	ended  bool
@@ -292,7 +291,11 @@ func readAll(t *testing.T, src *sdk.SourceClient, d Driver, cfg *readConfig, str
 			if _, dup := payloads[m.PayloadBegin.ID]; dup {
 				t.Fatalf("payload id %q begun twice", m.PayloadBegin.ID)
 			}
-			payloads[m.PayloadBegin.ID] = &payloadCheck{h: sha256.New()}
+			h, err := digest.NewAlgorithm(m.PayloadBegin.DigestAlgorithm)
+			if err != nil {
+				t.Fatalf("payload %q: %v", m.PayloadBegin.ID, err)
+			}
+			payloads[m.PayloadBegin.ID] = &payloadCheck{h: h}
 		case m.PayloadChunk != nil:
 			p := payloads[m.PayloadChunk.ID]
 			if p == nil || p.closed {
@@ -306,8 +309,8 @@ func readAll(t *testing.T, src *sdk.SourceClient, d Driver, cfg *readConfig, str
 				t.Fatalf("close for payload %q that is not open", m.PayloadClose.ID)
 			}
 			p.closed = true
-			if got := hex.EncodeToString(p.h.Sum(nil)); got != m.PayloadClose.SHA256 || p.size != m.PayloadClose.Size {
-				t.Errorf("payload %q: sent %d bytes with SHA-256 %s but closed it as %d bytes with %s", m.PayloadClose.ID, p.size, got, m.PayloadClose.Size, m.PayloadClose.SHA256)
+			if got := p.h.String(); got != m.PayloadClose.Digest || p.size != m.PayloadClose.Size {
+				t.Errorf("payload %q: sent %d bytes with the digest %s but closed it as %d bytes with %s", m.PayloadClose.ID, p.size, got, m.PayloadClose.Size, m.PayloadClose.Digest)
 			}
 		case m.PayloadEnd != nil:
 			p := payloads[m.PayloadEnd.ID]

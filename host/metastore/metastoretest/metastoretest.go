@@ -430,11 +430,11 @@ func testCommit(t *testing.T, s metastore.Store) {
 	require.NoError(t, err)
 	require.False(t, has)
 
-	a := metastore.File{Dataset: "raw.distrokid.earnings", Key: "raw/a.parquet", Size: 100, SHA256: "aaa",
+	a := metastore.File{Dataset: "raw.distrokid.earnings", Key: "raw/a.parquet", Size: 100, Digest: "aaa",
 		Rows: 7, BatchID: "sha-1", Meta: json.RawMessage(`{"original":"x.csv","part":1}`)}
-	b := metastore.File{Dataset: "raw.distrokid.earnings", Key: "raw/b.parquet", Size: 50, SHA256: "bbb",
+	b := metastore.File{Dataset: "raw.distrokid.earnings", Key: "raw/b.parquet", Size: 50, Digest: "bbb",
 		Rows: 3, BatchID: "sha-1", RunID: "explicit-run", AddedAt: stamp().Add(-time.Minute)}
-	x := metastore.File{Dataset: "landing.distrokid", Key: "landing/x.csv", Size: 999, SHA256: "xxx", BatchID: "sha-1"}
+	x := metastore.File{Dataset: "landing.distrokid", Key: "landing/x.csv", Size: 999, Digest: "xxx", BatchID: "sha-1"}
 	before := stamp()
 	replaced, err := s.Commit(ctx, metastore.Commit{
 		RunID: runID,
@@ -606,7 +606,7 @@ func testCommitReplace(t *testing.T, s metastore.Store) {
 	const ds = "raw.distrokid.earnings"
 
 	file := func(key, batch string, size int64) metastore.File {
-		return metastore.File{Dataset: ds, Key: key, BatchID: batch, Size: size, SHA256: key + "-sum",
+		return metastore.File{Dataset: ds, Key: key, BatchID: batch, Size: size, Digest: key + "-sum",
 			Meta: json.RawMessage(`{"k":"` + key + `"}`)}
 	}
 	_, err := s.Commit(ctx, metastore.Commit{
@@ -635,7 +635,7 @@ func testCommitReplace(t *testing.T, s metastore.Store) {
 	require.Equal(t, "b1", replaced[0].BatchID)
 	require.Equal(t, "run-1", replaced[0].RunID)
 	require.Equal(t, int64(1), replaced[0].Size)
-	require.Equal(t, "k1-sum", replaced[0].SHA256)
+	require.Equal(t, "k1-sum", replaced[0].Digest)
 	require.JSONEq(t, `{"k":"k1"}`, string(replaced[0].Meta))
 	require.False(t, replaced[0].AddedAt.IsZero())
 
@@ -932,8 +932,8 @@ func testCommitFencedBySweeper(t *testing.T, s metastore.Store) {
 	ctx := t.Context()
 	files := func(run string) []metastore.File {
 		return []metastore.File{
-			{Dataset: "raw.src.items", Key: "raw/" + run + "-0.parquet", Size: 1, SHA256: strings.Repeat("a", 64), BatchID: run},
-			{Dataset: "raw.src.items", Key: "raw/" + run + "-1.parquet", Size: 1, SHA256: strings.Repeat("b", 64), BatchID: run},
+			{Dataset: "raw.src.items", Key: "raw/" + run + "-0.parquet", Size: 1, Digest: strings.Repeat("a", 64), BatchID: run},
+			{Dataset: "raw.src.items", Key: "raw/" + run + "-1.parquet", Size: 1, Digest: strings.Repeat("b", 64), BatchID: run},
 		}
 	}
 	for _, run := range []string{"fenced", "free"} {

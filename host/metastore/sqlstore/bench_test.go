@@ -25,7 +25,7 @@ func benchmarkCommit(b *testing.B, open func(t testing.TB) metastore.Store) {
 					States: []metastore.StreamState{{Source: "bench", Stream: "s", State: []byte(id)}}}
 				for i := range files {
 					c.Files = append(c.Files, metastore.File{Dataset: "raw.bench", Key: fmt.Sprintf("%s/%d", id, i),
-						BatchID: id, Size: 1, SHA256: "x", Meta: []byte(`{"a":1}`)})
+						BatchID: id, Size: 1, Digest: "x", Meta: []byte(`{"a":1}`)})
 				}
 				if _, err := s.Commit(b.Context(), c); err != nil {
 					b.Fatal(err)

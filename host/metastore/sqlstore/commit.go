@@ -13,7 +13,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/metastore"
 )
 
-const fileColumns = `dataset, object_key, size, sha256, row_count, batch_id, run_id, meta, added_at`
+const fileColumns = `dataset, object_key, size, digest, row_count, batch_id, run_id, meta, added_at`
 
 // AddPending announces files about to be written by a run, reserving the
 // keys: a key another run announced first fails the whole call with
@@ -244,7 +244,7 @@ func (s *store) Commit(ctx context.Context, c metastore.Commit) ([]metastore.Fil
 			if added.IsZero() {
 				added = at
 			}
-			args = append(args, f.Dataset, f.Key, f.Size, f.SHA256, f.Rows, f.BatchID,
+			args = append(args, f.Dataset, f.Key, f.Size, f.Digest, f.Rows, f.BatchID,
 				cmp.Or(f.RunID, c.RunID), meta, s.timeArg(added))
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_files (`+fileColumns+`)
@@ -368,7 +368,7 @@ func (s *store) ListDatasets(ctx context.Context) ([]string, error) {
 // metastore.ErrNotFound (wrapped) if the dataset does not exist.
 func (s *store) ListFiles(ctx context.Context, dataset string) ([]metastore.File, error) {
 	// Reading the dataset and its files in one statement gives one snapshot.
-	rows, err := s.db.QueryContext(ctx, `SELECT d.name, f.object_key, f.size, f.sha256, f.row_count,
+	rows, err := s.db.QueryContext(ctx, `SELECT d.name, f.object_key, f.size, f.digest, f.row_count,
 			f.batch_id, f.run_id, f.meta, f.added_at
 		FROM datasets d LEFT JOIN manifest_files f ON f.dataset = d.name
 		WHERE d.name = $1 ORDER BY f.object_key`, dataset)
@@ -393,7 +393,7 @@ func (s *store) ListFiles(ctx context.Context, dataset string) ([]metastore.File
 		if !key.Valid {
 			continue // the dataset has no files
 		}
-		f.Key, f.Size, f.SHA256, f.Rows = key.String, size.Int64, sha.String, nrows.Int64
+		f.Key, f.Size, f.Digest, f.Rows = key.String, size.Int64, sha.String, nrows.Int64
 		f.BatchID, f.RunID = batch.String, run.String
 		if added != nil {
 			f.AddedAt = *added
@@ -436,7 +436,7 @@ func (s *store) NewestFiles(ctx context.Context) (map[string]time.Time, error) {
 
 func scanFile(r rowScanner) (metastore.File, error) {
 	var f metastore.File
-	err := r.Scan(&f.Dataset, &f.Key, &f.Size, &f.SHA256, &f.Rows, &f.BatchID, &f.RunID,
+	err := r.Scan(&f.Dataset, &f.Key, &f.Size, &f.Digest, &f.Rows, &f.BatchID, &f.RunID,
 		(*[]byte)(&f.Meta), timeDest{&f.AddedAt})
 	return f, err
 }

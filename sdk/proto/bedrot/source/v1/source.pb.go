@@ -843,9 +843,13 @@ type PayloadBegin struct {
 	// SHA-256 instead of hashing the copy with SHA-256 itself (which, for
 	// exports of hundreds of MB, costs as much CPU as the plugin's own
 	// hashing). (Added in v1; older plugins leave it false.)
-	SendsXxh64    bool `protobuf:"varint,5,opt,name=sends_xxh64,json=sendsXxh64,proto3" json:"sends_xxh64,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SendsXxh64 bool `protobuf:"varint,5,opt,name=sends_xxh64,json=sendsXxh64,proto3" json:"sends_xxh64,omitempty"`
+	// The algorithm of PayloadClose.digest: "blake3". The host hashes a
+	// streamed payload's bytes with it to check the plugin's digest. Empty
+	// (older plugins): PayloadClose carries sha256 instead. (Added in v1.)
+	DigestAlgorithm string `protobuf:"bytes,6,opt,name=digest_algorithm,json=digestAlgorithm,proto3" json:"digest_algorithm,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *PayloadBegin) Reset() {
@@ -913,6 +917,13 @@ func (x *PayloadBegin) GetSendsXxh64() bool {
 	return false
 }
 
+func (x *PayloadBegin) GetDigestAlgorithm() string {
+	if x != nil {
+		return x.DigestAlgorithm
+	}
+	return ""
+}
+
 // PayloadChunk carries the next bytes of a payload.
 type PayloadChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -971,11 +982,16 @@ type PayloadClose struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Size  int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	// hex SHA-256 of the payload bytes, checked by the host.
+	// hex SHA-256 of the payload bytes, checked by the host. Sent by plugins
+	// that leave PayloadBegin.digest_algorithm empty.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	// XXH64 (seed 0) of the payload bytes, when PayloadBegin.sends_xxh64.
 	// (Added in v1.)
-	Xxh64         uint64 `protobuf:"fixed64,4,opt,name=xxh64,proto3" json:"xxh64,omitempty"`
+	Xxh64 uint64 `protobuf:"fixed64,4,opt,name=xxh64,proto3" json:"xxh64,omitempty"`
+	// The payload's digest, "blake3:" and 64 hex digits, when
+	// PayloadBegin.digest_algorithm is "blake3"; the host checks it and
+	// records it in the landing manifest. (Added in v1.)
+	Digest        string `protobuf:"bytes,5,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1036,6 +1052,13 @@ func (x *PayloadClose) GetXxh64() uint64 {
 		return x.Xxh64
 	}
 	return 0
+}
+
+func (x *PayloadClose) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
 }
 
 // Problem is a reason a payload is unusable, located by file, line and field.
@@ -1651,7 +1674,7 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"payload_id\x18\x02 \x01(\tR\tpayloadId\x12\x19\n" +
 	"\bnum_rows\x18\x03 \x01(\x03R\anumRows\x122\n" +
 	"\acolumns\x18\x04 \x03(\v2\x18.bedrot.source.v1.ColumnR\acolumns\x12#\n" +
-	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"\x91\x01\n" +
+	"\rchannel_bytes\x18\x05 \x01(\x03R\fchannelBytes\"\xbc\x01\n" +
 	"\fPayloadBegin\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
@@ -1660,15 +1683,17 @@ const file_bedrot_source_v1_source_proto_rawDesc = "" +
 	"\n" +
 	"local_path\x18\x04 \x01(\tR\tlocalPath\x12\x1f\n" +
 	"\vsends_xxh64\x18\x05 \x01(\bR\n" +
-	"sendsXxh64\"2\n" +
+	"sendsXxh64\x12)\n" +
+	"\x10digest_algorithm\x18\x06 \x01(\tR\x0fdigestAlgorithm\"2\n" +
 	"\fPayloadChunk\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"`\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"x\n" +
 	"\fPayloadClose\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x14\n" +
-	"\x05xxh64\x18\x04 \x01(\x06R\x05xxh64\"a\n" +
+	"\x05xxh64\x18\x04 \x01(\x06R\x05xxh64\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\tR\x06digest\"a\n" +
 	"\aProblem\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\tR\x04file\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\x03R\x04line\x12\x14\n" +
