@@ -165,10 +165,13 @@ type DaemonConfig struct {
 	// CheckInterval is how often the daemon looks for alert conditions
 	// (data loss, failed runs, quality, slow runs) (default 30s).
 	CheckInterval time.Duration `koanf:"check_interval" json:"check_interval"`
-	// ScrubInterval is how often the daemon reads every file the manifests
-	// list against its SHA-256 and alerts on damaged ones (default 24h, the
-	// first an interval after it starts; 0 turns it off). The check every
-	// tenth check_interval looks at existence and size only.
+	// ScrubInterval is how often the daemons read every file the manifests
+	// list against its checksum and alert on damaged ones (default 24h; 0
+	// turns it off). The schedule is kept in the metastore: it survives
+	// restarts, daemons sharing a lake scrub it once per interval between
+	// them, and the first scrub comes an interval after the lake's first
+	// daemon started. The check every tenth check_interval looks at
+	// existence and size only.
 	ScrubInterval time.Duration `koanf:"scrub_interval" json:"scrub_interval"`
 }
 

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bedrot-label/bedrot/config"
 	"github.com/bedrot-label/bedrot/host/alerts"
+	"github.com/bedrot-label/bedrot/host/daemon"
 	"github.com/bedrot-label/bedrot/host/metastore"
 )
 
@@ -66,4 +68,43 @@ func TestScrubAlertsOnDamagedFilesUntilTheyAreRestored(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(raws[0], good, 0o644))
 	require.Eventually(t, func() bool { return openAlert() == nil }, 20*time.Second, 50*time.Millisecond, "the alert is resolved once the file is restored")
+}
+
+// The scrub's schedule is the lake's, kept in the metastore: a daemon that
+// starts on a lake whose last scrub is more than an interval old scrubs at
+// once, however recently a daemon started; the first daemon of a lake
+// starts the schedule without scrubbing.
+func TestScrubScheduleOutlivesDaemons(t *testing.T) {
+	t.Parallel()
+	before := time.Now()
+	f := startWith(t, func(cfg *config.Config) { cfg.Daemon.ScrubInterval = time.Hour })
+	ctx := t.Context()
+	var started time.Time
+	require.Eventually(t, func() bool {
+		var err error
+		started, err = f.l.Meta.MaintenanceLast(ctx, "scrub")
+		require.NoError(t, err)
+		return !started.IsZero()
+	}, 10*time.Second, 20*time.Millisecond, "the first daemon starts the schedule")
+	require.False(t, started.Before(before.Truncate(time.Microsecond)), "started %s, before %s", started, before)
+
+	// The daemon stops. The lake was last scrubbed two hours ago: the
+	// daemon started again scrubs within moments, not an hour from now.
+	f.cancel()
+	stopped := <-f.done
+	require.NoError(t, stopped)
+	f.done <- stopped // for the fixture's cleanup
+	require.NoError(t, f.l.Meta.MaintenanceDone(ctx, "scrub", time.Now().Add(-2*time.Hour)))
+	restart := time.Now()
+	d2, err := daemon.New(ctx, f.l, daemon.Options{Grace: 5 * time.Second, PollInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	ctx2, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d2.Serve(ctx2, "127.0.0.1:0") }()
+	t.Cleanup(func() { cancel(); <-done; _ = d2.Close() })
+	require.Eventually(t, func() bool {
+		last, err := f.l.Meta.MaintenanceLast(ctx, "scrub")
+		require.NoError(t, err)
+		return !last.Before(restart.Truncate(time.Microsecond))
+	}, 20*time.Second, 20*time.Millisecond, "the restarted daemon scrubs the overdue lake")
 }

@@ -128,40 +128,79 @@ func (d *Daemon) refreshDatasets(ctx context.Context) error {
 	return nil
 }
 
-// scrubLoop scrubs the lake every daemon.scrub_interval (the first one an
-// interval after the daemon starts).
+// scrubTask names the scrub in the metastore's maintenance schedule.
+const scrubTask = "scrub"
+
+// scrubLoop scrubs the lake every daemon.scrub_interval. The schedule is
+// the lake's, kept in the metastore: a daemon restarted more often than
+// the interval still scrubs on time, and daemons sharing a lake scrub it
+// once per interval between them. The first daemon of a lake starts the
+// schedule, so the first scrub comes an interval after it starts.
 func (d *Daemon) scrubLoop(ctx context.Context) {
 	every := d.cfg.Daemon.ScrubInterval
 	if every <= 0 {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		wait := every
+		last, err := d.lake.Meta.MaintenanceLast(ctx, scrubTask)
+		if err == nil && last.IsZero() {
+			last, err = d.lake.Meta.StartMaintenance(ctx, scrubTask, time.Now())
 		}
-		if err := d.Scrub(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("scrub failed", "error", err)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Error("failed to read when the lake was last scrubbed", "error", err)
+			wait = min(every, time.Minute)
+		case time.Now().Before(last.Add(every)):
+			// Not due: look again when it is, in case another daemon
+			// scrubbed meanwhile.
+			wait = last.Add(every).Sub(time.Now())
+		default:
+			ran, err := d.scrub(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("scrub failed", "error", err)
+			}
+			// After a failure, or while another daemon scrubs, look again
+			// in a while rather than at once.
+			if err != nil || !ran {
+				wait = min(every, time.Minute)
+			} else {
+				wait = 0
+			}
+		}
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
 		}
 	}
 }
 
-// Scrub reads every file the manifests list against its SHA-256
+// Scrub reads every file the manifests list against its checksum
 // (alerts.Damage) and reconciles the scrub's alerts: a corrupt file raises
 // a critical data_damage alert, which the next scrub that finds the file
 // intact resolves. One daemon scrubs at a time; while another does, Scrub
 // returns at once.
 func (d *Daemon) Scrub(ctx context.Context) error {
-	unlock, err := d.lake.Meta.LockRun(ctx, "scrub")
+	_, err := d.scrub(ctx)
+	return err
+}
+
+// scrub is Scrub, reporting whether this daemon scrubbed; one that did
+// records it in the maintenance schedule.
+func (d *Daemon) scrub(ctx context.Context) (bool, error) {
+	unlock, err := d.lake.Meta.LockRun(ctx, scrubTask)
 	if errors.Is(err, metastore.ErrLeaseHeld) {
 		d.log.Info("another daemon is scrubbing the lake; this one skips its turn")
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	began := time.Now()
@@ -169,9 +208,12 @@ func (d *Daemon) Scrub(ctx context.Context) error {
 	var errs []error
 	d.reconcileKeys(ctx, alerts.KindDataLoss, alerts.DamageKeyPrefix, damaged, err, &errs)
 	if err == nil {
-		d.log.Info("scrubbed the lake", "damaged_datasets", len(damaged), "took", time.Since(began).Round(time.Millisecond))
+		d.log.Info("scrubbed the lake", "damaged_datasets", len(damaged), "took", time.Now().Sub(began).Round(time.Millisecond))
+		if err := d.lake.Meta.MaintenanceDone(ctx, scrubTask, began); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return errors.Join(errs...)
+	return true, errors.Join(errs...)
 }
 
 // reconcile applies one detector's result; a detector that failed leaves

@@ -214,6 +214,7 @@ type Store interface {
 	AlertStore
 	AgentStore
 	PauseStore
+	MaintenanceStore
 	KnowledgeStore
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string

@@ -52,6 +52,7 @@ func Exercise(t *testing.T, open func(t *testing.T) metastore.Store) {
 		"Alerts":                    testAlerts,
 		"CanceledContext":           testCanceledContext,
 		"Pauses":                    testPauses,
+		"Maintenance":               testMaintenance,
 		"Agents":                    testAgents,
 		"RunRetried":                testRunRetried,
 		"Knowledge":                 testKnowledge,
