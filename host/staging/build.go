@@ -92,12 +92,12 @@ type PartitionResult struct {
 	Dataset   string // e.g. "staging.royalties.earnings"
 	Partition string // e.g. "year=2025"
 	Action    string // Rebuilt, Skipped or Emptied
-	// Key, Rows, Size and SHA256 describe the partition's file after the
+	// Key, Rows, Size and Digest describe the partition's file after the
 	// build (the existing one when skipped; empty when emptied).
 	Key    string
 	Rows   int64
 	Size   int64
-	SHA256 string
+	Digest string
 	// Inputs are the keys of the raw files that feed the partition.
 	Inputs []string
 	// Fingerprint identifies the inputs and the build's rules.
@@ -135,7 +135,8 @@ type inputIndex struct {
 }
 
 type indexedFile struct {
-	SHA256 string `json:"sha256"`
+	// Digest is the raw file's (the JSON name predates BLAKE3 digests).
+	Digest string `json:"sha256"`
 	Years  []int  `json:"years"`
 }
 
@@ -346,7 +347,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 	}
 	indexChanged := false
 	for k, f := range index.Files {
-		if rf, ok := rawByKey[k]; !ok || rf.Digest != f.SHA256 {
+		if rf, ok := rawByKey[k]; !ok || rf.Digest != f.Digest {
 			delete(index.Files, k)
 			indexChanged = true
 		}
@@ -363,7 +364,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 			return err
 		}
 		for _, f := range unknown {
-			index.Files[f.Key] = indexedFile{SHA256: f.Digest, Years: years[f.Key]}
+			index.Files[f.Key] = indexedFile{Digest: f.Digest, Years: years[f.Key]}
 		}
 		indexChanged = true
 	}
@@ -455,7 +456,7 @@ func (b *builder) build(ctx context.Context, ds *dataset) error {
 		if pr.Action == Skipped {
 			for _, f := range current {
 				if f.BatchID == pr.Partition {
-					pr.Key, pr.Rows, pr.Size, pr.SHA256 = f.Key, f.Rows, f.Size, f.Digest
+					pr.Key, pr.Rows, pr.Size, pr.Digest = f.Key, f.Rows, f.Size, f.Digest
 				}
 			}
 			b.res.Skipped++
@@ -663,7 +664,7 @@ func (b *builder) rebuild(ctx context.Context, ds *dataset, years []int, inputs 
 			written = append(written, f)
 			commit.Batches[len(commit.Batches)-1].Rows = rows
 			commit.Files = append(commit.Files, f)
-			pr.Action, pr.Key, pr.Rows, pr.Size, pr.SHA256 = Rebuilt, key, rows, f.Size, f.Digest
+			pr.Action, pr.Key, pr.Rows, pr.Size, pr.Digest = Rebuilt, key, rows, f.Size, f.Digest
 			state.Key, state.Rows = key, rows
 			b.res.Rebuilt++
 			b.res.Rows += rows

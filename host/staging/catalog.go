@@ -196,7 +196,7 @@ func (b *builder) buildCatalog(ctx context.Context) error {
 			}
 			for _, f := range current {
 				if f.BatchID == CatalogPartition {
-					pr.Key, pr.Rows, pr.Size, pr.SHA256 = f.Key, f.Rows, f.Size, f.Digest
+					pr.Key, pr.Rows, pr.Size, pr.Digest = f.Key, f.Rows, f.Size, f.Digest
 				}
 			}
 			b.res.Skipped++
@@ -273,7 +273,7 @@ func (b *builder) buildCatalog(ctx context.Context) error {
 		st, _ := json.Marshal(partitionState{Fingerprint: fp, Version: CatalogVersion, Inputs: inputs, Key: key, Rows: n})
 		commit.States = append(commit.States, metastore.StreamState{Source: StateSource, Stream: o.name + "/" + CatalogPartition, State: st})
 		parts = append(parts, PartitionResult{Dataset: o.name, Partition: CatalogPartition, Action: Rebuilt, Key: key, Rows: n,
-			Size: f.Size, SHA256: f.Digest, Inputs: inputs, Fingerprint: fp})
+			Size: f.Size, Digest: f.Digest, Inputs: inputs, Fingerprint: fp})
 	}
 	replaced, err := meta.Commit(ctx, commit)
 	if err != nil {

@@ -417,7 +417,7 @@ func TestBuildRoyalties(t *testing.T) {
 			for i, p := range again.Partitions {
 				require.Equal(t, Skipped, p.Action)
 				require.Equal(t, res.Partitions[i].Key, p.Key)
-				require.Equal(t, res.Partitions[i].SHA256, p.SHA256)
+				require.Equal(t, res.Partitions[i].Digest, p.Digest)
 			}
 
 			// A new raw file with rows of one sale year rebuilds that year only.
@@ -438,7 +438,7 @@ func TestBuildRoyalties(t *testing.T) {
 				} else {
 					require.Equal(t, Skipped, p.Action, p.Partition)
 					require.Equal(t, res.Partitions[i].Key, p.Key)
-					require.Equal(t, res.Partitions[i].SHA256, p.SHA256)
+					require.Equal(t, res.Partitions[i].Digest, p.Digest)
 				}
 			}
 			query(t, l, `SELECT sum(CAST(earnings_usd * 1000000000000 AS BIGINT)) FROM t`, &all)
