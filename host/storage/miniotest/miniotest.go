@@ -218,12 +218,27 @@ func (s *Server) NewBucket(tb testing.TB) string {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		err := s.client.RemoveBucketWithOptions(ctx, name, minio.RemoveBucketOptions{ForceDelete: true})
-		if err != nil {
+		if err := s.removeBucket(ctx, name); err != nil {
 			tb.Errorf("failed to remove test bucket %q: %v", name, err)
 		}
 	})
 	return name
+}
+
+// removeBucket empties the bucket and removes it. A plain removal of an
+// empty bucket is done when it returns; MinIO's force delete (the
+// fallback, for what the emptying missed, such as unfinished multipart
+// uploads) may leave the bucket listed for a while on a loaded machine.
+func (s *Server) removeBucket(ctx context.Context, name string) error {
+	for rerr := range s.client.RemoveObjects(ctx, name, s.client.ListObjects(ctx, name, minio.ListObjectsOptions{Recursive: true}), minio.RemoveObjectsOptions{}) {
+		if rerr.Err != nil {
+			return fmt.Errorf("failed to remove %s: %w", rerr.ObjectName, rerr.Err)
+		}
+	}
+	if err := s.client.RemoveBucket(ctx, name); err == nil {
+		return nil
+	}
+	return s.client.RemoveBucketWithOptions(ctx, name, minio.RemoveBucketOptions{ForceDelete: true})
 }
 
 var (
