@@ -49,30 +49,43 @@ func main() {
 }
 
 type measure struct {
-	name   string
-	wall   time.Duration
-	cpu    time.Duration // user + system, every process and thread of the path
-	median time.Duration // of the wall times, over the rounds
-	rss    int64
-	plugin int64
+	name string
+	wall time.Duration
+	cpu  time.Duration // user + system, every process and thread of the path
+	// switches are the context switches of those processes and threads:
+	// handing work between two processes costs more of them than between
+	// threads of one, and on some hypervisors each is dear.
+	switches int64
+	median   time.Duration // of the wall times, over the rounds
+	rss      int64
+	plugin   int64
 }
 
-// selfCPU is the user + system time this process (all its threads, DuckDB's
-// included) has used so far.
-func selfCPU() time.Duration {
+// usage is the CPU time (user + system) and the context switches
+// (voluntary and not) of a process and the children it waited for.
+type usage struct {
+	cpu      time.Duration
+	switches int64
+}
+
+func (u usage) sub(v usage) usage { return usage{u.cpu - v.cpu, u.switches - v.switches} }
+
+// selfUsage is what this process (all its threads, DuckDB's included) has
+// used so far.
+func selfUsage() usage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return usage{}
 	}
-	return rusageCPU(&ru)
+	return rusageOf(&ru)
 }
 
-// rusageCPU is the user + system time of a resource usage.
-func rusageCPU(ru *syscall.Rusage) time.Duration {
+// rusageOf is the usage a resource usage reports.
+func rusageOf(ru *syscall.Rusage) usage {
 	if ru == nil {
-		return 0
+		return usage{}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return usage{time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw}
 }
 
 // path is one way of turning the export into Parquet, timed by run.
@@ -103,7 +116,7 @@ func interleave(rounds int, settle func(), paths []path) ([]measure, error) {
 			fmt.Printf(" %s %.2fs", shortName(m.name), m.wall.Seconds())
 			b := &out[i]
 			if r == 0 || m.wall < b.wall {
-				b.wall, b.cpu = m.wall, m.cpu
+				b.wall, b.cpu, b.switches = m.wall, m.cpu, m.switches
 			}
 			b.name = m.name
 			b.rss = max(b.rss, m.rss)
@@ -156,7 +169,7 @@ func run(rows int, bin, dir string, repeat int) error {
 	}
 	duck, inproc, ours := ms[0], ms[1], ms[2]
 	fmt.Println()
-	fmt.Printf("%-44s %10s %8s %12s %9s %10s %12s %12s\n", "path", "best wall", "CPU", "rows/s", "MB/s", "median", "peak RSS", "plugin RSS")
+	fmt.Printf("%-44s %10s %8s %9s %12s %9s %10s %12s %12s\n", "path", "best wall", "CPU", "switches", "rows/s", "MB/s", "median", "peak RSS", "plugin RSS")
 	for _, m := range []measure{duck, inproc, ours} {
 		plugin := "-"
 		if m.plugin > 0 {
@@ -166,7 +179,7 @@ func run(rows int, bin, dir string, repeat int) error {
 		if m.rss > 0 {
 			rss = fmt.Sprintf("%d MiB", m.rss>>20)
 		}
-		fmt.Printf("%-44s %10s %7.2fs %12.0f %9.1f %10s %12s %12s\n", m.name, m.wall.Round(time.Millisecond), m.cpu.Seconds(),
+		fmt.Printf("%-44s %10s %7.2fs %9d %12.0f %9.1f %10s %12s %12s\n", m.name, m.wall.Round(time.Millisecond), m.cpu.Seconds(), m.switches,
 			float64(sum.Rows)/m.wall.Seconds(), mb/m.wall.Seconds(), m.median.Round(time.Millisecond), rss, plugin)
 	}
 	fmt.Printf("\nbedrot throughput vs DuckDB CSV->Parquet:        %.0f%% (bar: >= 75%%; medians: %.0f%%)\n",
@@ -276,9 +289,10 @@ func duckdb(input, out string) (measure, error) {
 		return measure{}, err
 	}
 	defer db.Close()
-	start, cpu0 := time.Now(), selfCPU()
+	start, u0 := time.Now(), selfUsage()
 	_, err = db.Exec(fmt.Sprintf(`COPY (SELECT * FROM read_csv('%s', delim='\t', header=true)) TO '%s' (FORMAT parquet, COMPRESSION zstd)`, input, out))
-	return measure{name: "DuckDB COPY read_csv -> parquet (zstd)", wall: time.Since(start), cpu: selfCPU() - cpu0}, err
+	u := selfUsage().sub(u0)
+	return measure{name: "DuckDB COPY read_csv -> parquet (zstd)", wall: time.Since(start), cpu: u.cpu, switches: u.switches}, err
 }
 
 // hashTime is how long this process takes to hash the file with h.
@@ -307,7 +321,7 @@ func inProcess(input, out string) (measure, error) {
 	}
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
-	start, cpu0 := time.Now(), selfCPU()
+	start, u0 := time.Now(), selfUsage()
 	// The same parallelism as the host and plugin: the parser's workers
 	// (one per core) and two row groups encoded at once. The parser reuses
 	// its batch, and a concurrent writer keeps it, so each is cloned.
@@ -326,7 +340,8 @@ func inProcess(input, out string) (measure, error) {
 	if err := bw.Flush(); err != nil {
 		return measure{}, err
 	}
-	return measure{name: "in-process parse + parquet-go write", wall: time.Since(start), cpu: selfCPU() - cpu0}, nil
+	u := selfUsage().sub(u0)
+	return measure{name: "in-process parse + parquet-go write", wall: time.Since(start), cpu: u.cpu, switches: u.switches}, nil
 }
 
 // cloneBatch returns a copy of b that shares no memory with it.
@@ -396,5 +411,6 @@ func bedrot(bin, input, lake string) (measure, error) {
 	}
 	// The host's usage includes its plugin's: the host waits for it.
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, cpu: rusageCPU(ru), rss: rss, plugin: res.Plugin}, nil
+	u := rusageOf(ru)
+	return measure{name: "bedrot ingest (plugin -> landing -> raw)", wall: wall, cpu: u.cpu, switches: u.switches, rss: rss, plugin: res.Plugin}, nil
 }
