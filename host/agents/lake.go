@@ -79,37 +79,61 @@ func (l *lakeServer) ReadDataset(ctx context.Context, req sdk.ReadDatasetRequest
 	return l.Query(ctx, `SELECT `+cols+` FROM "`+strings.ReplaceAll(req.Name, `"`, `""`)+`"`, req.Limit)
 }
 
-// Query runs a read-only statement and returns its rows as batches. The
-// result is held in memory (DuckDB materialises it anyway); the caller's
-// read budget bounds it.
+// Query runs a read-only statement and streams its rows as batches of
+// batchRows. The statement runs on a goroutine of its own, at most
+// queryAhead batches ahead of the reader: DuckDB materialises the result,
+// but it is not held a second time as batches, and closing the reader
+// early (say, when the read budget runs out) stops the statement.
 func (l *lakeServer) Query(ctx context.Context, query string, limit int64) (sdk.TableReader, error) {
-	r := &tableReader{}
-	_, err := l.engine.Query(ctx, query, func(rows *sqlengine.Rows) error {
-		r.schema = schemaOf(rows.Columns())
-		b := sdk.NewBatchBuilder("", r.schema)
-		for rows.Next() {
-			if limit > 0 && rows.Count() > limit {
-				break
+	ctx, cancel := context.WithCancel(ctx)
+	r := &tableReader{batches: make(chan *sdk.RecordBatch, queryAhead), ready: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(r.done)
+		defer close(r.batches)
+		_, r.err = l.engine.Query(ctx, query, func(rows *sqlengine.Rows) error {
+			r.schema = schemaOf(rows.Columns())
+			close(r.ready)
+			b := sdk.NewBatchBuilder("", r.schema)
+			for rows.Next() {
+				if limit > 0 && rows.Count() > limit {
+					break
+				}
+				for i, v := range rows.Values() {
+					appendValue(b, i, r.schema.Fields[i], v)
+				}
+				b.EndRow()
+				if b.Len() == batchRows {
+					if err := r.send(ctx, b.Batch()); err != nil {
+						return err
+					}
+					b = sdk.NewBatchBuilder("", r.schema) // the batch keeps the old one's arrays
+				}
 			}
-			for i, v := range rows.Values() {
-				appendValue(b, i, r.schema.Fields[i], v)
+			if err := rows.Err(); err != nil {
+				return err
 			}
-			b.EndRow()
-			if b.Len() == batchRows {
-				r.batches = append(r.batches, b.Batch())
-				b = sdk.NewBatchBuilder("", r.schema) // the batch keeps the old one's arrays
+			if b.Len() > 0 {
+				return r.send(ctx, b.Batch())
 			}
+			return nil
+		})
+	}()
+	select {
+	case <-r.ready:
+		return r, nil
+	case <-r.done:
+		// The statement failed before it had rows to give, or gave none.
+		if r.err != nil {
+			cancel()
+			return nil, r.err
 		}
-		if b.Len() > 0 {
-			r.batches = append(r.batches, b.Batch())
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
+		return r, nil
 	}
-	return r, nil
 }
+
+// queryAhead is how many batches a query may have ready before its reader
+// takes them.
+const queryAhead = 2
 
 func (l *lakeServer) PutObject(ctx context.Context, zone, key, _ string, body io.Reader) (sdk.ObjectInfo, error) {
 	if !sdk.IsLakeZone(zone) {
@@ -160,23 +184,46 @@ func toSDKEntry(e knowledge.Entry) sdk.KnowledgeEntry {
 }
 
 // tableReader serves batches already read.
+// tableReader hands out the batches a query's goroutine sends.
 type tableReader struct {
-	schema  sdk.Schema
-	batches []*sdk.RecordBatch
+	schema  sdk.Schema // set before ready closes
+	batches chan *sdk.RecordBatch
+	ready   chan struct{} // closed once the schema is known
+	done    chan struct{} // closed when the statement has ended; err is set then
+	err     error
+	cancel  context.CancelFunc
+}
+
+func (r *tableReader) send(ctx context.Context, b *sdk.RecordBatch) error {
+	select {
+	case r.batches <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (r *tableReader) Schema() sdk.Schema { return r.schema }
 
 func (r *tableReader) Next() (*sdk.RecordBatch, error) {
-	if len(r.batches) == 0 {
-		return nil, io.EOF
+	if b, ok := <-r.batches; ok {
+		return b, nil
 	}
-	b := r.batches[0]
-	r.batches = r.batches[1:]
-	return b, nil
+	<-r.done
+	if r.err != nil {
+		return nil, r.err
+	}
+	return nil, io.EOF
 }
 
-func (r *tableReader) Close() error { r.batches = nil; return nil }
+// Close stops the statement if it is still running and waits for it.
+func (r *tableReader) Close() error {
+	r.cancel()
+	for range r.batches {
+	}
+	<-r.done
+	return nil
+}
 
 // schemaOf maps DuckDB's column types to the SDK's.
 func schemaOf(cols []sqlengine.Column) sdk.Schema {
