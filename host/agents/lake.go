@@ -183,7 +183,6 @@ func toSDKEntry(e knowledge.Entry) sdk.KnowledgeEntry {
 	return sdk.KnowledgeEntry{ID: e.ID, Kind: e.Kind, Title: e.Title, Body: e.Body, Tags: e.Tags, Datasets: e.Datasets, Author: e.Agent}
 }
 
-// tableReader serves batches already read.
 // tableReader hands out the batches a query's goroutine sends.
 type tableReader struct {
 	schema  sdk.Schema // set before ready closes

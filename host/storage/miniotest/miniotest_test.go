@@ -59,11 +59,16 @@ func TestSharedAndNewBucket(t *testing.T) {
 		_, err = s.Client().PutObject(t.Context(), name, "k", strings.NewReader("v"), 1, minio.PutObjectOptions{})
 		require.NoError(t, err)
 	})
-	// MinIO may report a force-deleted bucket for a moment longer.
+	// MinIO may report a removed bucket for a moment longer.
+	var exists bool
+	var lastErr error
 	require.Eventually(t, func() bool {
-		ok, err := s.Client().BucketExists(t.Context(), name)
-		return err == nil && !ok
-	}, 30*time.Second, 50*time.Millisecond, "bucket outlived its test")
+		exists, lastErr = s.Client().BucketExists(t.Context(), name)
+		return lastErr == nil && !exists
+	}, 90*time.Second, 50*time.Millisecond, "bucket outlived its test")
+	if t.Failed() {
+		t.Logf("bucket %s: exists %v, last error %v", name, exists, lastErr)
+	}
 }
 
 func TestBinaryPath(t *testing.T) {
