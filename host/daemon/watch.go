@@ -141,8 +141,11 @@ func (d *Daemon) scrubLoop(ctx context.Context) {
 	if every <= 0 {
 		return
 	}
+	// After a failure, or while another daemon scrubs, look again in a
+	// while rather than at once.
+	retry := min(every, time.Minute)
 	for {
-		wait := every
+		var wait time.Duration
 		last, err := d.lake.Meta.MaintenanceLast(ctx, scrubTask)
 		if err == nil && last.IsZero() {
 			last, err = d.lake.Meta.StartMaintenance(ctx, scrubTask, time.Now())
@@ -153,22 +156,18 @@ func (d *Daemon) scrubLoop(ctx context.Context) {
 				return
 			}
 			d.log.Error("failed to read when the lake was last scrubbed", "error", err)
-			wait = min(every, time.Minute)
-		case time.Now().Before(last.Add(every)):
+			wait = retry
+		case time.Until(last.Add(every)) > 0:
 			// Not due: look again when it is, in case another daemon
 			// scrubbed meanwhile.
-			wait = last.Add(every).Sub(time.Now())
+			wait = time.Until(last.Add(every))
 		default:
 			ran, err := d.scrub(ctx)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("scrub failed", "error", err)
 			}
-			// After a failure, or while another daemon scrubs, look again
-			// in a while rather than at once.
 			if err != nil || !ran {
-				wait = min(every, time.Minute)
-			} else {
-				wait = 0
+				wait = retry
 			}
 		}
 		if wait > 0 {
@@ -208,7 +207,7 @@ func (d *Daemon) scrub(ctx context.Context) (bool, error) {
 	var errs []error
 	d.reconcileKeys(ctx, alerts.KindDataLoss, alerts.DamageKeyPrefix, damaged, err, &errs)
 	if err == nil {
-		d.log.Info("scrubbed the lake", "damaged_datasets", len(damaged), "took", time.Now().Sub(began).Round(time.Millisecond))
+		d.log.Info("scrubbed the lake", "damaged_datasets", len(damaged), "took", time.Since(began).Round(time.Millisecond))
 		if err := d.lake.Meta.MaintenanceDone(ctx, scrubTask, began); err != nil {
 			errs = append(errs, err)
 		}

@@ -28,7 +28,7 @@ type replaySet struct {
 }
 
 type replayItem struct {
-	key, sha string
+	key, sum string
 	size     int64
 }
 
@@ -37,9 +37,9 @@ func (s *replaySet) begin(ps *payloadState) error {
 	if !ok {
 		return fmt.Errorf("replay: plugin read %q, which is not a landing payload", ps.name)
 	}
-	ps.key, ps.sum, ps.size = it.key, it.sha, it.size
-	ps.result.Key, ps.result.Digest, ps.result.Size = it.key, it.sha, it.size
-	h, err := digest.For(it.sha)
+	ps.key, ps.sum, ps.size = it.key, it.sum, it.size
+	ps.result.Key, ps.result.Digest, ps.result.Size = it.key, it.sum, it.size
+	h, err := digest.For(it.sum)
 	if err != nil {
 		return fmt.Errorf("replay: the landing manifest lists %s with %w", it.key, err)
 	}
@@ -100,7 +100,7 @@ func (p *Pipeline) Replay(ctx context.Context, req Request) (Result, error) {
 		if err := download(ctx, p, f.Key, local); err != nil {
 			return Result{}, fmt.Errorf("failed to fetch %s for replay: %w", f.Key, err)
 		}
-		set.byName[filepath.Base(local)] = replayItem{key: f.Key, sha: f.Digest, size: f.Size}
+		set.byName[filepath.Base(local)] = replayItem{key: f.Key, sum: f.Digest, size: f.Size}
 		paths = append(paths, local)
 	}
 	rc := sdk.Config{}

@@ -48,14 +48,13 @@ func (c *cache) objectPath(f metastore.File) (string, error) {
 	if err := storage.ValidateKey(f.Key); err != nil {
 		return "", fmt.Errorf("dataset %s lists a bad key: %w", f.Dataset, err)
 	}
-	d, err := digest.Parse(f.Digest)
+	algo, err := digest.Algorithm(f.Digest)
 	if err != nil {
 		return "", fmt.Errorf("dataset %s lists %s with a bad checksum (the cache keys files by it): %w", f.Dataset, f.Key, err)
 	}
 	// A file's folder is its digest's hex digits, after its algorithm's
 	// name but for SHA-256 (the cache's first layout).
-	algo, _ := digest.Algorithm(d)
-	sum := digest.Hex(d)
+	sum := strings.ToLower(digest.Hex(f.Digest))
 	dir := filepath.Join(c.dir, "objects", sum[:2], sum)
 	if algo != digest.SHA256 {
 		dir = filepath.Join(c.dir, "objects", algo, sum[:2], sum)

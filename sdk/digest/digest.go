@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"strings"
 
 	"github.com/zeebo/blake3"
@@ -82,14 +81,6 @@ func Of(b []byte) string {
 	h := New()
 	h.Write(b)
 	return h.String()
-}
-
-// Reader returns the digest of everything r holds, and how many bytes
-// that was.
-func Reader(r io.Reader) (string, int64, error) {
-	h := New()
-	n, err := io.Copy(h, r)
-	return h.String(), n, err
 }
 
 // ErrInvalid is wrapped by the errors Algorithm and Parse return.

@@ -48,10 +48,6 @@ func TestPiecewiseWrites(t *testing.T) {
 			t.Errorf("pieces of %d bytes: %s, want %s", piece, got, whole)
 		}
 	}
-	got, n, err := digest.Reader(bytes.NewReader(data))
-	if err != nil || got != whole || n != int64(len(data)) {
-		t.Errorf("Reader = %s, %d, %v; want %s, %d", got, n, err, whole, len(data))
-	}
 }
 
 // For checks a digest with the algorithm it names, legacy SHA-256 included.
