@@ -57,9 +57,11 @@ package distrokid
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -321,6 +323,14 @@ func (pl *pipeline) readBlock() {
 		}
 	}
 	b.buf = mem[:n]
+	if n <= len(mem)/8 {
+		// A short block (the input's end, a failed read, or reads short of a
+		// small blockBytes) keeps a buffer of its own size, and the big one
+		// is used again at once: blocks kept for a long record replayed from
+		// many short reads would otherwise hold 1.6 MB each.
+		b.buf, b.mem, b.pooled = append([]byte(nil), b.buf...), nil, false
+		pl.free = append(pl.free, mem)
+	}
 	pl.blocks = append(pl.blocks, b)
 	pl.stats.blocks++
 	pl.cut(b)
@@ -523,14 +533,32 @@ func (pl *pipeline) byteAt(off int64) byte {
 
 // pieceAround returns the read with start < off <= end, and its block.
 func (pl *pipeline) pieceAround(off int64) (*block, piece) {
-	for _, b := range pl.blocks {
-		for _, x := range b.pieces {
-			if x.start < off && off <= x.end {
-				return b, x
-			}
-		}
+	// Reads are contiguous and in order, blocks too: the read is the last
+	// one that starts before off, in the last block whose first read does.
+	i := sort.Search(len(pl.blocks), func(i int) bool { return pl.blocks[i].pieces[0].start >= off }) - 1
+	if i < 0 {
+		return nil, piece{}
+	}
+	b := pl.blocks[i]
+	j := sort.Search(len(b.pieces), func(j int) bool { return b.pieces[j].start >= off }) - 1
+	if x := b.pieces[j]; off <= x.end {
+		return b, x
 	}
 	return nil, piece{}
+}
+
+// pieceAt returns the read that starts at off, and its block.
+func (pl *pipeline) pieceAt(off int64) (*block, piece, bool) {
+	i := sort.Search(len(pl.blocks), func(i int) bool { return pl.blocks[i].pieces[0].start > off }) - 1
+	if i < 0 {
+		return nil, piece{}, false
+	}
+	b := pl.blocks[i]
+	j, ok := slices.BinarySearchFunc(b.pieces, off, func(x piece, off int64) int { return cmp.Compare(x.start, off) })
+	if !ok {
+		return nil, piece{}, false
+	}
+	return b, b.pieces[j], true
 }
 
 // pieceReader gives the fallback scanner the recorded reads, in order,
@@ -543,15 +571,11 @@ type pieceReader struct {
 
 func (r *pieceReader) Read(dst []byte) (int, error) {
 	for !r.done {
-		for _, b := range r.pl.blocks {
-			for _, x := range b.pieces {
-				if x.start == r.next && (x.end > x.start || x.err != nil) {
-					n := copy(dst, b.buf[x.start-b.off:x.end-b.off])
-					r.next = x.end
-					r.done = x.err != nil
-					return n, x.err
-				}
-			}
+		if b, x, ok := r.pl.pieceAt(r.next); ok && (x.end > x.start || x.err != nil) {
+			n := copy(dst, b.buf[x.start-b.off:x.end-b.off])
+			r.next = x.end
+			r.done = x.err != nil
+			return n, x.err
 		}
 		if r.pl.readDone {
 			break
