@@ -234,6 +234,74 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 	}
 }
 
+// A daemon killed during a job's last attempt: the daemon that rescues the
+// job discards it, marks the dead daemon's run abandoned at once (no run
+// follows to sweep it), and raises the source's run_failed alert, since
+// that run is the job's outcome.
+func TestRescuedLastAttemptRaisesRunFailed(t *testing.T) {
+	t.Parallel()
+	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "last-attempt-secret", RefreshToken: "rft.first",
+		VideoCount: 60, Seed: 7, SlowDelay: 300 * time.Millisecond})
+	emURL := em.Start()
+	t.Cleanup(em.Close)
+	env := append(tiktokEnv(emURL, em), "BEDROT_SECRETS_KEY="+secretsKey(), "BEDROT_DAEMON_MAX_ATTEMPTS=1",
+		"BEDROT_DAEMON_CHECK_INTERVAL=1s", "BEDROT_LOG_LEVEL=info")
+	c := newCLI(t, env...)
+	c.ok("init")
+	c.ok("plugin", "install", plugintest.Build(t, "plugins/tiktok/cmd/bedrot-source-tiktok"))
+
+	a := c.serve("daemon-a")
+	require.Contains(t, c.ok("trigger", "tiktok"), "Queued job")
+	var victim jobView
+	require.Eventually(t, func() bool {
+		for _, j := range a.jobs("state=running") {
+			if childPID(t, a.cmd.Process.Pid, "bedrot-source-tiktok") != 0 {
+				victim = j
+				return true
+			}
+		}
+		return false
+	}, 60*time.Second, 20*time.Millisecond, "daemon A never ran the job:\n%s", a.log())
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+	<-a.exited
+
+	b := c.serve("daemon-b")
+	require.Eventually(t, func() bool {
+		for _, j := range b.jobs("") {
+			if j.ID == victim.ID {
+				victim = j
+				return j.State == "discarded"
+			}
+		}
+		return false
+	}, 60*time.Second, 100*time.Millisecond, "the job was not discarded:\n%s", b.log())
+	require.Equal(t, []string{"daemon-a"}, victim.AttemptedBy, "its one attempt was A's")
+	require.Contains(t, victim.LastError, "daemon daemon-a died while running this job; rescued by daemon-b")
+
+	var alert map[string]any
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(b.url + "/api/v1/alerts")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var list []map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+		for _, al := range list {
+			if al["key"] == "run_failed:tiktok" {
+				alert = al
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond, "no run_failed alert:\n%s", b.log())
+	require.Equal(t, "high", alert["severity"])
+	require.Contains(t, alert["detail"], "abandoned")
+	runs := c.json("runs", "--source", "tiktok")["items"].([]any)
+	require.Len(t, runs, 1)
+	run := runs[0].(map[string]any)
+	require.Equal(t, "abandoned", run["status"], "B marked A's run abandoned without waiting for another run")
+	require.Equal(t, run["run_id"], alert["run_id"])
+}
+
 // jsonJobs lists every job through the CLI, working on the database.
 func (c *cli) jsonJobs() []jobView {
 	c.t.Helper()

@@ -304,6 +304,14 @@ func RunJob(ctx context.Context, l *lake.Lake, job scheduler.Job) (pipeline.Resu
 // its run retried (not final: no alert, not counted against the success
 // rate); a final outcome asks for an alert check at once.
 func (d *Daemon) jobDone(ctx context.Context, o scheduler.Outcome) {
+	if o.Rescued {
+		// The dead daemon's run is marked abandoned now, and its debris
+		// removed, rather than before the next run: a job it discarded
+		// has no next run, and its abandoned run is its outcome (check).
+		if _, err := d.lake.Pipeline.Sweep(ctx); err != nil {
+			d.log.Error("failed to sweep after rescuing a job", "job", o.Job.ID, "error", err)
+		}
+	}
 	if o.Err != nil && !o.Final {
 		d.metrics.Retry(o.Job.Args.Source)
 		if o.Result.RunID != "" {

@@ -66,11 +66,18 @@ func (d *Daemon) check(ctx context.Context, withDataLoss bool) error {
 			attempt[j.Source] = *j.AttemptedAt
 		}
 	}
+	// A job whose daemon died during its last attempt is discarded by the
+	// daemon that rescues it: the run of that attempt, abandoned, is the
+	// job's outcome.
+	discarded, err := d.sched.Jobs(ctx, scheduler.JobFilter{States: []string{"discarded"}, Limit: 1000})
+	if err != nil {
+		return err
+	}
 	final := runs[:0:0]
 	for _, r := range runs {
-		// A run abandoned by a dead daemon belongs to a job the daemons
-		// rescue: that job's own outcome is what counts.
-		if r.Status == metastore.RunAbandoned {
+		// Other runs abandoned by a dead daemon belong to jobs the daemons
+		// rescued and retried: the retry's outcome is what counts.
+		if r.Status == metastore.RunAbandoned && !lastAttemptRun(discarded, r) {
 			continue
 		}
 		if at, ok := attempt[r.Source]; ok && r.Status == metastore.RunFailed && !r.StartedAt.Before(at) {
@@ -102,6 +109,18 @@ func (d *Daemon) check(ctx context.Context, withDataLoss bool) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// lastAttemptRun reports whether run r was made by the last attempt of one
+// of the discarded jobs.
+func lastAttemptRun(discarded []scheduler.JobInfo, r metastore.Run) bool {
+	for _, j := range discarded {
+		if j.Source == r.Source && j.AttemptedAt != nil && j.FinalizedAt != nil &&
+			!r.StartedAt.Before(*j.AttemptedAt) && !r.StartedAt.After(*j.FinalizedAt) {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshDatasets updates each dataset's quality score (its newest

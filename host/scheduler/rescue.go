@@ -20,7 +20,7 @@ import (
 // or the server when the process dies) for as long as it works jobs, so a
 // running job whose worker's lease is free belongs to a dead daemon and is
 // rescued at once — made retryable, or discarded if it used its last
-// attempt — by whichever daemon sees it first.
+// attempt — by whichever daemon sees it first, whose Observer hears of it.
 
 // daemonLease names the lease a daemon holds while it works jobs.
 func daemonLease(id string) string { return "daemon." + id }
@@ -63,6 +63,7 @@ func (s *Scheduler) RescueOrphans(ctx context.Context) (int, error) {
 	}
 	now := s.now().UTC()
 	params := &riverdriver.JobRescueManyParams{Schema: s.cfg.Schema}
+	var outcomes []Outcome
 	for _, j := range running {
 		if len(j.AttemptedBy) == 0 {
 			continue
@@ -78,12 +79,16 @@ func (s *Scheduler) RescueOrphans(ctx context.Context) (int, error) {
 		if alive {
 			continue
 		}
-		msg, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt,
-			Error: fmt.Sprintf("daemon %s died while running this job; rescued by %s", worker, s.cfg.ID)})
+		cause := fmt.Sprintf("daemon %s died while running this job; rescued by %s", worker, s.cfg.ID)
+		msg, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: cause})
 		state, finalized := rivertype.JobStateRetryable, (*time.Time)(nil)
+		o := Outcome{Job: Job{ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Args: RunArgs{Source: j.Source}},
+			Err: errors.New(cause), Rescued: true, RetryAt: now}
 		if j.Attempt >= j.MaxAttempts {
 			state, finalized = rivertype.JobStateDiscarded, &now
+			o.Final, o.RetryAt = true, time.Time{}
 		}
+		outcomes = append(outcomes, o)
 		params.ID = append(params.ID, j.ID)
 		params.Error = append(params.Error, msg)
 		params.FinalizedAt = append(params.FinalizedAt, finalized)
@@ -97,6 +102,9 @@ func (s *Scheduler) RescueOrphans(ctx context.Context) (int, error) {
 	params.StuckHorizon = now
 	if _, err := s.exec().JobRescueMany(ctx, params); err != nil {
 		return 0, fmt.Errorf("failed to rescue jobs %v: %w", params.ID, err)
+	}
+	for _, o := range outcomes {
+		s.observe(ctx, o)
 	}
 	return len(params.ID), nil
 }

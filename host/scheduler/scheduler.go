@@ -138,6 +138,10 @@ type Outcome struct {
 	Final bool
 	// RetryAt is when the next attempt runs, when one follows a failure.
 	RetryAt time.Time
+	// Rescued is true when the attempt's daemon died and this process
+	// rescued the job (Err says so): the attempt's run, if it started one,
+	// is left running in the metastore until a sweep marks it abandoned.
+	Rescued bool
 }
 
 // Succeeded reports whether the attempt ran and its run succeeded (with or
