@@ -22,9 +22,9 @@ import (
 )
 
 // AgentRuntime builds the lake's agent runtime. Next steps become jobs on
-// sched's queue (run_agent:TYPE, ingest:SOURCE), validations run at once
-// (validate_schema:DATASET), and notify:TEAM raises a medium alert through
-// mgr (nil: notes are only logged).
+// sched's queue (run_agent:TYPE, ingest:SOURCE, validate_schema:DATASET),
+// and notify:TEAM raises a medium alert through mgr (nil: notes are only
+// logged).
 func AgentRuntime(l *lake.Lake, sched *scheduler.Scheduler, mgr *alerts.Manager) (*agents.Runtime, error) {
 	eng, err := sqlengine.New(sqlengine.Options{Store: l.Store, Meta: l.Meta})
 	if err != nil {
@@ -95,9 +95,9 @@ func dispatch(ctx context.Context, l *lake.Lake, sched *scheduler.Scheduler, mgr
 		return err
 	case "validate_schema":
 		if l.Quality.SuiteFor(step.Target) == "" {
-			return fmt.Errorf("no expectation suite for %s", step.Target)
+			return fmt.Errorf("no expectation suite for %s (looked for %s)", step.Target, l.Quality.SuitePath(step.Target))
 		}
-		_, err := l.Quality.ValidateDataset(ctx, step.Target, quality.Options{})
+		_, err := sched.QueueValidation(ctx, scheduler.ValidateArgs{Dataset: step.Target, RequestedBy: from.ID})
 		return err
 	case "notify":
 		title := fmt.Sprintf("%s asks %s to review session %s", from.AgentID, step.Target, from.ID)
@@ -128,6 +128,20 @@ func notes(s metastore.AgentSession) string {
 	}
 	fmt.Fprintf(&b, "\nSee bedrot agents sessions --agent %s", s.AgentID)
 	return b.String()
+}
+
+// validateJob works queued validations with l's quality service, which
+// records each outcome (bedrot quality results shows it).
+func validateJob(l *lake.Lake) scheduler.Validator {
+	return func(ctx context.Context, a scheduler.ValidateArgs) error {
+		out, err := l.Quality.ValidateDataset(ctx, a.Dataset, quality.Options{})
+		if err != nil {
+			return err
+		}
+		l.Logger.Info("dataset validated", "dataset", a.Dataset, "requested_by", a.RequestedBy, "success", out.Success,
+			"score", out.Score, "rows", out.Rows)
+		return nil
+	}
 }
 
 // agentRunner works queued agent jobs with rt.

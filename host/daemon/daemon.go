@@ -137,7 +137,7 @@ func OpenScheduler(ctx context.Context, l *lake.Lake, workers int, runner schedu
 	sc := scheduler.Config{
 		Meta: l.Meta, Sources: sources, Workers: workers, MaxAttempts: cfg.Daemon.MaxAttempts,
 		RetryBackoff: cfg.Daemon.RetryBackoff, MisfireGrace: cfg.Daemon.MisfireGrace,
-		Runner: runner, Observer: obs, AgentRunner: agentRun, Logger: l.Logger, ID: opts.ID,
+		Runner: runner, Observer: obs, AgentRunner: agentRun, Validator: validateJob(l), Logger: l.Logger, ID: opts.ID,
 		FetchPollInterval: opts.PollInterval, RescueAfter: opts.RescueAfter,
 	}
 	if cfg.Database.URL != "" {

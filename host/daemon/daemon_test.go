@@ -24,6 +24,7 @@ import (
 	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
 	"github.com/bedrot-label/bedrot/host/scheduler"
 	"github.com/bedrot-label/bedrot/host/storage"
+	"github.com/bedrot-label/bedrot/sdk"
 )
 
 func TestMain(m *testing.M) {
@@ -332,4 +333,52 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// An agent's validate_schema:DATASET next step queues a validation job,
+// which the daemon works like any other: the validation is recorded, and
+// `bedrot jobs` shows who asked for it. A dataset without a suite is
+// refused at once, naming where its suite would be.
+func TestValidateSchemaNextStepIsAQueuedJob(t *testing.T) {
+	t.Parallel()
+	suites, err := filepath.Abs(filepath.Join("..", "..", "config", "suites"))
+	require.NoError(t, err)
+	f := startWith(t, func(c *config.Config) { c.Quality.SuitesDir = suites })
+	ctx := t.Context()
+	_, err = f.l.Plugins.Install(ctx, plugintest.Build(t, "plugins/quality-ge/cmd/bedrot-validator-quality-ge"))
+	require.NoError(t, err)
+	ji, err := f.api.Trigger(ctx, "distrokid", "")
+	require.NoError(t, err)
+	f.wait(t, ji.ID, "completed")
+	const dataset = "raw.distrokid.earnings"
+	before, err := f.l.Meta.ListValidations(ctx, metastore.ValidationFilter{Dataset: dataset})
+	require.NoError(t, err)
+
+	rt, err := daemon.AgentRuntime(f.l, f.d.Scheduler(), nil)
+	require.NoError(t, err)
+	from := metastore.AgentSession{ID: "session-7", AgentID: "anomaly-1", AgentType: "anomaly"}
+	require.NoError(t, rt.Dispatch(ctx, sdk.NextStep{Action: "validate_schema", Target: dataset}, from))
+	err = rt.Dispatch(ctx, sdk.NextStep{Action: "validate_schema", Target: "raw.nowhere.nothing"}, from)
+	require.ErrorContains(t, err, "no expectation suite for raw.nowhere.nothing (looked for "+filepath.Join(suites, "raw.nowhere.nothing.json")+")")
+
+	var job scheduler.JobInfo
+	require.Eventually(t, func() bool {
+		jobs, err := f.api.Jobs(ctx, scheduler.JobFilter{})
+		require.NoError(t, err)
+		for _, j := range jobs {
+			if j.Source == "validate:"+dataset {
+				job = j
+				return j.State == "completed"
+			}
+		}
+		return false
+	}, 60*time.Second, 50*time.Millisecond, "the validation job never completed: %+v", job)
+	require.Equal(t, "validate", job.Mode)
+	require.Equal(t, "validate_schema from session-7", job.Trigger)
+
+	after, err := f.l.Meta.ListValidations(ctx, metastore.ValidationFilter{Dataset: dataset})
+	require.NoError(t, err)
+	require.Len(t, after, len(before)+1, "the job recorded one validation")
+	require.Empty(t, after[0].RunID, "newest first: the job's, made outside a run")
+	require.Equal(t, int64(60), after[0].Rows)
 }

@@ -38,7 +38,15 @@ type JobInfo struct {
 func jobInfo(row *rivertype.JobRow) JobInfo {
 	var args RunArgs
 	_ = json.Unmarshal(row.EncodedArgs, &args)
-	if row.Kind == (AgentArgs{}).Kind() {
+	switch row.Kind {
+	case (ValidateArgs{}).Kind():
+		var va ValidateArgs
+		_ = json.Unmarshal(row.EncodedArgs, &va)
+		args = RunArgs{Source: "validate:" + va.Dataset, Mode: "validate", Trigger: "validate_schema"}
+		if va.RequestedBy != "" {
+			args.Trigger += " from " + va.RequestedBy
+		}
+	case (AgentArgs{}).Kind():
 		var aa AgentArgs
 		_ = json.Unmarshal(row.EncodedArgs, &aa)
 		args = RunArgs{Source: "agent:" + aa.AgentType, Mode: "agent " + aa.Task, Trigger: "run_agent"}

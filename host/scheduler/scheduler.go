@@ -211,6 +211,8 @@ type Config struct {
 	Observer       Observer
 	// AgentRunner works queued agent sessions (nil: they are cancelled).
 	AgentRunner AgentRunner
+	// Validator works queued validations (nil: they are cancelled).
+	Validator Validator
 	Logger      *slog.Logger
 	// ID names this process among daemons (default host:pid).
 	ID  string
@@ -315,6 +317,7 @@ func Open(ctx context.Context, cfg Config) (*Scheduler, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{s: s})
 	river.AddWorker(workers, &agentWorker{s: s})
+	river.AddWorker(workers, &validateWorker{s: s})
 	rc := &river.Config{
 		ID:                          cfg.ID,
 		Logger:                      slog.New(quietHandler{s.log.Handler()}).With("component", "river"),
@@ -759,7 +762,7 @@ func (s *Scheduler) Jobs(ctx context.Context, f JobFilter) ([]JobInfo, error) {
 	var out []JobInfo
 	var cursor *river.JobListCursor
 	for len(out) < limit {
-		p := river.NewJobListParams().Kinds(RunArgs{}.Kind(), AgentArgs{}.Kind()).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(min(500, limit*4))
+		p := river.NewJobListParams().Kinds(RunArgs{}.Kind(), AgentArgs{}.Kind(), ValidateArgs{}.Kind()).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(min(500, limit*4))
 		if len(f.States) > 0 {
 			states := make([]rivertype.JobState, len(f.States))
 			for i, st := range f.States {
