@@ -128,7 +128,7 @@ func TestRouterRetriesTimeouts(t *testing.T) {
 	t.Parallel()
 	srv := newFakeHTTP(t, reply{hang: true}, reply{status: http.StatusOK})
 	r, err := notify.NewRouter(notify.Config{
-		Routes:    map[notify.Severity][]string{notify.Low: {"hook"}},
+		Routes: map[notify.Severity][]string{notify.Low: {"hook"}},
 		// The timeout must leave room for the second, prompt answer under a
 		// loaded race-detector run: at 50 ms it once timed out too (3 hits).
 		Notifiers: map[string]notify.NotifierConfig{"hook": {Type: "webhook", URL: srv.URL, Timeout: time.Second}},

@@ -213,7 +213,7 @@ type Config struct {
 	AgentRunner AgentRunner
 	// Validator works queued validations (nil: they are cancelled).
 	Validator Validator
-	Logger      *slog.Logger
+	Logger    *slog.Logger
 	// ID names this process among daemons (default host:pid).
 	ID  string
 	Now func() time.Time
