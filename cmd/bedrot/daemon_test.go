@@ -97,6 +97,22 @@ func (d *daemonProc) jobs(query string) []jobView {
 	return jobs
 }
 
+// waitJob waits up to a minute for job id to reach state, and returns it.
+func (d *daemonProc) waitJob(id int64, state, msg string) jobView {
+	d.t.Helper()
+	var job jobView
+	require.Eventually(d.t, func() bool {
+		for _, j := range d.jobs("") {
+			if j.ID == id {
+				job = j
+				return j.State == state
+			}
+		}
+		return false
+	}, 60*time.Second, 100*time.Millisecond, "%s:\n%s", msg, d.log())
+	return job
+}
+
 type jobView struct {
 	ID          int64      `json:"id"`
 	Source      string     `json:"source"`
@@ -156,15 +172,7 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 	killedAt := time.Now()
 
 	// B rescues the job and finishes it, within seconds.
-	require.Eventually(t, func() bool {
-		for _, j := range b.jobs("") {
-			if j.ID == victim.ID {
-				victim = j
-				return j.State == "completed"
-			}
-		}
-		return false
-	}, 60*time.Second, 100*time.Millisecond, "the killed daemon's job was not finished by the other:\n%s", b.log())
+	victim = b.waitJob(victim.ID, "completed", "the killed daemon's job was not finished by the other")
 	t.Logf("job %d rescued and completed %s after the kill", victim.ID, time.Since(killedAt).Round(time.Millisecond))
 	for _, line := range strings.Split(b.log(), "\n") {
 		if strings.Contains(line, "rescu") {
@@ -266,15 +274,7 @@ func TestRescuedLastAttemptRaisesRunFailed(t *testing.T) {
 	<-a.exited
 
 	b := c.serve("daemon-b")
-	require.Eventually(t, func() bool {
-		for _, j := range b.jobs("") {
-			if j.ID == victim.ID {
-				victim = j
-				return j.State == "discarded"
-			}
-		}
-		return false
-	}, 60*time.Second, 100*time.Millisecond, "the job was not discarded:\n%s", b.log())
+	victim = b.waitJob(victim.ID, "discarded", "the job was not discarded")
 	require.Equal(t, []string{"daemon-a"}, victim.AttemptedBy, "its one attempt was A's")
 	require.Contains(t, victim.LastError, "daemon daemon-a died while running this job; rescued by daemon-b")
 

@@ -68,10 +68,13 @@ func (d *Daemon) check(ctx context.Context, withDataLoss bool) error {
 	}
 	// A job whose daemon died during its last attempt is discarded by the
 	// daemon that rescues it: the run of that attempt, abandoned, is the
-	// job's outcome.
-	discarded, err := d.sched.Jobs(ctx, scheduler.JobFilter{States: []string{"discarded"}, Limit: 1000})
-	if err != nil {
-		return err
+	// job's outcome. The discarded jobs are listed only when a run was
+	// abandoned.
+	var discarded []scheduler.JobInfo
+	if slices.ContainsFunc(runs, func(r metastore.Run) bool { return r.Status == metastore.RunAbandoned }) {
+		if discarded, err = d.sched.Jobs(ctx, scheduler.JobFilter{States: []string{"discarded"}, Limit: 1000}); err != nil {
+			return err
+		}
 	}
 	final := runs[:0:0]
 	for _, r := range runs {

@@ -27,27 +27,35 @@ func (AgentArgs) Kind() string { return "bedrot_agent" }
 // AgentRunner runs a queued agent session.
 type AgentRunner func(ctx context.Context, args AgentArgs) error
 
-// agentWorker works agent jobs.
-type agentWorker struct {
-	river.WorkerDefaults[AgentArgs]
-	s *Scheduler
-}
-
-func (w *agentWorker) Work(ctx context.Context, job *river.Job[AgentArgs]) error {
-	if w.s.cfg.AgentRunner == nil {
-		return river.JobCancel(errors.New("this daemon runs no agents"))
-	}
-	return w.s.cfg.AgentRunner(ctx, job.Args)
-}
-
 // QueueAgent queues an agent session and returns its job id.
 func (s *Scheduler) QueueAgent(ctx context.Context, args AgentArgs) (int64, error) {
 	if args.AgentType == "" {
 		return 0, badRequestf("an agent job needs an agent type")
 	}
+	return s.insert(ctx, args, "agent "+args.AgentType)
+}
+
+// funcWorker works the jobs of one kind with a function from the
+// scheduler's configuration; without one, it cancels them.
+type funcWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	work   func(context.Context, T) error
+	absent string // the cancellation's reason when work is nil
+}
+
+func (w *funcWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	if w.work == nil {
+		return river.JobCancel(errors.New(w.absent))
+	}
+	return w.work(ctx, job.Args)
+}
+
+// insert queues a job on the scheduler's queue and returns its id; what
+// names it in the error.
+func (s *Scheduler) insert(ctx context.Context, args river.JobArgs, what string) (int64, error) {
 	res, err := s.client.Insert(ctx, args, &river.InsertOpts{Queue: Queue})
 	if err != nil {
-		return 0, fmt.Errorf("failed to queue agent %s: %w", args.AgentType, err)
+		return 0, fmt.Errorf("failed to queue %s: %w", what, err)
 	}
 	return res.Job.ID, nil
 }

@@ -316,8 +316,8 @@ func Open(ctx context.Context, cfg Config) (*Scheduler, error) {
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{s: s})
-	river.AddWorker(workers, &agentWorker{s: s})
-	river.AddWorker(workers, &validateWorker{s: s})
+	river.AddWorker(workers, &funcWorker[AgentArgs]{work: cfg.AgentRunner, absent: "this daemon runs no agents"})
+	river.AddWorker(workers, &funcWorker[ValidateArgs]{work: cfg.Validator, absent: "this daemon validates no datasets"})
 	rc := &river.Config{
 		ID:                          cfg.ID,
 		Logger:                      slog.New(quietHandler{s.log.Handler()}).With("component", "river"),

@@ -1,12 +1,6 @@
 package scheduler
 
-import (
-	"context"
-	"errors"
-	"fmt"
-
-	"github.com/riverqueue/river"
-)
+import "context"
 
 // ValidateArgs is a dataset's validation queued as a job: an agent's next
 // step validate_schema:DATASET.
@@ -23,27 +17,10 @@ func (ValidateArgs) Kind() string { return "bedrot_validate" }
 // the outcome.
 type Validator func(ctx context.Context, args ValidateArgs) error
 
-// validateWorker works validation jobs.
-type validateWorker struct {
-	river.WorkerDefaults[ValidateArgs]
-	s *Scheduler
-}
-
-func (w *validateWorker) Work(ctx context.Context, job *river.Job[ValidateArgs]) error {
-	if w.s.cfg.Validator == nil {
-		return river.JobCancel(errors.New("this daemon validates no datasets"))
-	}
-	return w.s.cfg.Validator(ctx, job.Args)
-}
-
 // QueueValidation queues a dataset's validation and returns its job id.
 func (s *Scheduler) QueueValidation(ctx context.Context, args ValidateArgs) (int64, error) {
 	if args.Dataset == "" {
 		return 0, badRequestf("a validation job needs a dataset")
 	}
-	res, err := s.client.Insert(ctx, args, &river.InsertOpts{Queue: Queue})
-	if err != nil {
-		return 0, fmt.Errorf("failed to queue the validation of %s: %w", args.Dataset, err)
-	}
-	return res.Job.ID, nil
+	return s.insert(ctx, args, "the validation of "+args.Dataset)
 }
