@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bedrot-label/bedrot/host/pluginhost/plugintest"
 	"github.com/bedrot-label/bedrot/plugins/distrokid/exportgen"
 )
 
@@ -81,4 +84,56 @@ func TestScrubFindsDamagedAndMissingFiles(t *testing.T) {
 	r = c.run("scrub", "raw.nope")
 	require.Equal(t, 4, r.code)
 	require.Contains(t, r.stderr, `no dataset "raw.nope" in this lake`)
+}
+
+// A plugin built before BLAKE3 digests sends its payload's SHA-256 (and no
+// digest algorithm). The host lands the payload with that SHA-256 as its
+// digest, knows the same export again by it, and scrubs it with SHA-256:
+// intact, it passes; with a byte flipped, scrub names the file.
+func TestPreBLAKE3PluginsPayloadsLandWithTheirSHA256(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("plugin", "install", plugintest.Fixture(t, "bedrot-source-legacy"))
+	p, sum := export(t, t.TempDir(), "DistroKid_old.tsv", exportgen.Options{Rows: 150, Seed: 5})
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	sha := sha256.Sum256(data)
+	want := hex.EncodeToString(sha[:])
+
+	doc := c.json("ingest", "legacy", p)
+	require.Equal(t, "succeeded", doc["status"])
+	require.EqualValues(t, sum.Rows, doc["rows"])
+
+	metas, err := filepath.Glob(filepath.Join(c.lake, "landing", "legacy", "*", "_metadata.json"))
+	require.NoError(t, err)
+	require.Len(t, metas, 1)
+	raw, err := os.ReadFile(metas[0])
+	require.NoError(t, err)
+	var meta struct {
+		Payloads []struct {
+			Key    string `json:"key"`
+			Digest string `json:"digest"`
+		} `json:"payloads"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &meta), string(raw))
+	require.Len(t, meta.Payloads, 1)
+	require.Equal(t, want, meta.Payloads[0].Digest, "the landing manifest records the plugin's SHA-256, bare, as sha256sum prints it")
+
+	doc = c.json("ingest", "legacy", p)
+	require.Equal(t, "succeeded", doc["status"])
+	require.EqualValues(t, 0, doc["rows"], "the same export again adds no rows")
+
+	out := c.ok("scrub")
+	require.Contains(t, out, "Checked existence, size and checksum of 3 file(s)")
+	require.Contains(t, out, ": 0 missing or damaged")
+
+	landing := filepath.Join(c.lake, filepath.FromSlash(meta.Payloads[0].Key))
+	data[len(data)/2] ^= 0x01
+	require.NoError(t, os.WriteFile(landing, data, 0o644))
+	r := c.run("scrub")
+	require.Equal(t, 5, r.code, r.stderr)
+	damaged := sha256.Sum256(data)
+	require.Contains(t, r.stdout, meta.Payloads[0].Key+": checksum "+hex.EncodeToString(damaged[:])+", the manifest recorded "+want+" (checksum mismatch)",
+		"scrub hashes the file with SHA-256, the algorithm of the digest it checks")
 }
