@@ -87,9 +87,10 @@ func TestScrubFindsDamagedAndMissingFiles(t *testing.T) {
 }
 
 // A plugin built before BLAKE3 digests sends its payload's SHA-256 (and no
-// digest algorithm). The host lands the payload with that SHA-256 as its
-// digest, knows the same export again by it, and scrubs it with SHA-256:
-// intact, it passes; with a byte flipped, scrub names the file.
+// digest algorithm), and streams the payload's bytes. The host checks them
+// with SHA-256, lands the payload with that SHA-256 as its digest, knows the
+// same export again by it (the fixture forgets its own state), and scrubs it
+// with SHA-256: intact, it passes; with a byte flipped, scrub names the file.
 func TestPreBLAKE3PluginsPayloadsLandWithTheirSHA256(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -123,6 +124,11 @@ func TestPreBLAKE3PluginsPayloadsLandWithTheirSHA256(t *testing.T) {
 	doc = c.json("ingest", "legacy", p)
 	require.Equal(t, "succeeded", doc["status"])
 	require.EqualValues(t, 0, doc["rows"], "the same export again adds no rows")
+	payloads, _ := doc["payloads"].([]any)
+	require.Len(t, payloads, 1)
+	again, _ := payloads[0].(map[string]any)
+	require.Equal(t, "duplicate", again["status"], "the host knows the export by its SHA-256")
+	require.Equal(t, want, again["digest"])
 
 	out := c.ok("scrub")
 	require.Contains(t, out, "Checked existence, size and checksum of 3 file(s)")

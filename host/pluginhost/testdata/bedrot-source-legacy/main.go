@@ -1,20 +1,21 @@
 // Command bedrot-source-legacy is the DistroKid source, named "legacy", as a
-// plugin built before payload digests were BLAKE3 would serve it: its PayloadBegin names
-// no digest algorithm and its PayloadClose carries the payload's SHA-256
-// (with the XXH64 of a local payload, which came earlier) instead of a
-// BLAKE3 digest. The parsing is today's; a stream interceptor rewrites the
-// payload messages on their way out. It also sends its batches inline in
-// the gRPC stream, as plugins did before the batch channel. The host must
-// land such payloads with their SHA-256 as the digest, deduplicate them by
-// it and check them with SHA-256 when it scrubs.
+// plugin built before payload digests were BLAKE3 would serve it: its
+// PayloadBegin names no digest algorithm and its PayloadClose carries the
+// payload's SHA-256 instead of a BLAKE3 digest. Like plugins older still,
+// it streams the payload's bytes (it ignores the host's local payload
+// roots) and sends its batches inline in the gRPC stream, not on the batch
+// channel. It also forgets its state (the files it ingested), so that the
+// host's own check of the landing digests decides whether an export is new.
+// The parsing is today's; a stream interceptor rewrites the messages on
+// their way in and out. The host must verify such payloads with SHA-256,
+// land them with their SHA-256 as the digest, know them again by it and
+// check them with SHA-256 when it scrubs.
 package main
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
-	"io"
-	"os"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -37,19 +38,24 @@ func main() {
 	})
 }
 
-// legacyDigests rewrites the payload messages of a Read stream.
+// legacyDigests rewrites the messages of a Read stream.
 func legacyDigests(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	return handler(srv, &legacyStream{ServerStream: ss, payloads: map[string]*payload{}})
-}
-
-type payload struct {
-	sum       hash.Hash
-	localPath string
+	return handler(srv, &legacyStream{ServerStream: ss, payloads: map[string]hash.Hash{}})
 }
 
 type legacyStream struct {
 	grpc.ServerStream
-	payloads map[string]*payload
+	payloads map[string]hash.Hash // SHA-256 of each open payload, by id
+}
+
+func (s *legacyStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if r, ok := m.(*sourcev1.ReadRequest); ok {
+		r.State, r.LocalPayloadRoots = nil, nil
+	}
+	return nil
 }
 
 func (s *legacyStream) SendMsg(m any) error {
@@ -59,31 +65,14 @@ func (s *legacyStream) SendMsg(m any) error {
 	}
 	switch msg := r.Message.(type) {
 	case *sourcev1.ReadResponse_PayloadBegin:
-		b := msg.PayloadBegin
-		b.DigestAlgorithm = ""
-		s.payloads[b.Id] = &payload{sum: sha256.New(), localPath: b.LocalPath}
+		msg.PayloadBegin.DigestAlgorithm = ""
+		s.payloads[msg.PayloadBegin.Id] = sha256.New()
 	case *sourcev1.ReadResponse_PayloadChunk:
-		s.payloads[msg.PayloadChunk.Id].sum.Write(msg.PayloadChunk.Data)
+		s.payloads[msg.PayloadChunk.Id].Write(msg.PayloadChunk.Data)
 	case *sourcev1.ReadResponse_PayloadClose:
 		c := msg.PayloadClose
-		p := s.payloads[c.Id]
-		if p.localPath != "" {
-			if err := hashFile(p.sum, p.localPath); err != nil {
-				return err
-			}
-		}
-		c.Sha256, c.Digest = hex.EncodeToString(p.sum.Sum(nil)), ""
+		c.Sha256, c.Digest = hex.EncodeToString(s.payloads[c.Id].Sum(nil)), ""
 		delete(s.payloads, c.Id)
 	}
 	return s.ServerStream.SendMsg(m)
-}
-
-func hashFile(h hash.Hash, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(h, f)
-	return err
 }
