@@ -178,6 +178,16 @@ func queryLake(t *testing.T, lake, source, stream, query string, dest ...any) {
 	require.NoError(t, db.QueryRow(strings.ReplaceAll(query, "RAW", fmt.Sprintf("read_parquet('%s')", glob))).Scan(dest...))
 }
 
+// startTiktok starts a TikTok API emulator for the test and returns it with
+// its URL.
+func startTiktok(t *testing.T, opts tiktokemu.Options) (*tiktokemu.Server, string) {
+	t.Helper()
+	em := tiktokemu.New(opts)
+	url := em.Start()
+	t.Cleanup(em.Close)
+	return em, url
+}
+
 func tiktokEnv(proxyURL string, em *tiktokemu.Server) []string {
 	o := em.Options()
 	return []string{
@@ -268,10 +278,8 @@ func dumpMetastore(t *testing.T, schema string) []string {
 
 func tiktokKilledTenTimes(t *testing.T, backendEnv []string, snapshot func(c *cli) (lake string, meta []string)) {
 	const secret = "SENTINEL-tiktok-client-secret"
-	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: secret, RefreshToken: "SENTINEL-first-refresh-token",
+	em, emURL := startTiktok(t, tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: secret, RefreshToken: "SENTINEL-first-refresh-token",
 		VideoCount: 130, Seed: 11, DuplicateAcrossPages: true, SlowDelay: 5 * time.Millisecond})
-	emURL := em.Start()
-	t.Cleanup(em.Close)
 	isData := func(p string) bool {
 		return strings.HasPrefix(p, "/v2/user/info") || strings.HasPrefix(p, "/v2/video/list")
 	}
@@ -461,9 +469,7 @@ func TestSpotifyKilledTenTimesEqualsUninterrupted(t *testing.T) {
 // and `bedrot runs RUN-ID` says in words what to do.
 func TestTikTokRevokedAuthorisationSaysWhatToDo(t *testing.T) {
 	t.Parallel()
-	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "SENTINEL-secret", RefreshToken: "SENTINEL-refresh", VideoCount: 3, Seed: 2})
-	emURL := em.Start()
-	t.Cleanup(em.Close)
+	em, emURL := startTiktok(t, tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "SENTINEL-secret", RefreshToken: "SENTINEL-refresh", VideoCount: 3, Seed: 2})
 	em.Revoke()
 	proxy := newAPIProxy(t, emURL, "bedrot-source-tiktok", func(string) bool { return false })
 	c := newCLI(t, tiktokEnv(proxy.srv.URL, em)...)

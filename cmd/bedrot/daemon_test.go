@@ -138,10 +138,8 @@ func secretsKey() string {
 // snapshot; SIGTERM stops the survivor with exit 0.
 func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 	t.Parallel()
-	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "two-daemons-secret", RefreshToken: "rft.first",
+	em, emURL := startTiktok(t, tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "two-daemons-secret", RefreshToken: "rft.first",
 		VideoCount: 60, Seed: 5, SlowDelay: 150 * time.Millisecond})
-	emURL := em.Start()
-	t.Cleanup(em.Close)
 	backend, st := minioPostgresEnv(t)
 	env := append(tiktokEnv(emURL, em), backend...)
 	env = append(env, "BEDROT_SECRETS_KEY="+secretsKey(), "BEDROT_SOURCES__TIKTOK__SCHEDULE=@every 3s",
@@ -248,10 +246,8 @@ func TestTwoDaemonsShareTheScheduleAndRescueAKilledOne(t *testing.T) {
 // that run is the job's outcome.
 func TestRescuedLastAttemptRaisesRunFailed(t *testing.T) {
 	t.Parallel()
-	em := tiktokemu.New(tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "last-attempt-secret", RefreshToken: "rft.first",
+	em, emURL := startTiktok(t, tiktokemu.Options{ClientKey: "awbedrottest", ClientSecret: "last-attempt-secret", RefreshToken: "rft.first",
 		VideoCount: 60, Seed: 7, SlowDelay: 300 * time.Millisecond})
-	emURL := em.Start()
-	t.Cleanup(em.Close)
 	env := append(tiktokEnv(emURL, em), "BEDROT_SECRETS_KEY="+secretsKey(), "BEDROT_DAEMON_MAX_ATTEMPTS=1",
 		"BEDROT_DAEMON_CHECK_INTERVAL=1s", "BEDROT_LOG_LEVEL=info")
 	c := newCLI(t, env...)

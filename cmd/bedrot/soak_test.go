@@ -58,9 +58,7 @@ func TestSoak(t *testing.T) {
 		} else {
 			schedule = "@every 5s"
 		}
-		em := tiktokemu.New(opts)
-		base := em.Start()
-		t.Cleanup(em.Close)
+		_, base := startTiktok(t, opts)
 		if name == "tiktok-x" {
 			base = outageProxy(t, base, &outage)
 		}

@@ -37,22 +37,17 @@ type JobInfo struct {
 
 func jobInfo(row *rivertype.JobRow) JobInfo {
 	var args RunArgs
-	_ = json.Unmarshal(row.EncodedArgs, &args)
 	switch row.Kind {
 	case (ValidateArgs{}).Kind():
 		var va ValidateArgs
 		_ = json.Unmarshal(row.EncodedArgs, &va)
-		args = RunArgs{Source: "validate:" + va.Dataset, Mode: "validate", Trigger: "validate_schema"}
-		if va.RequestedBy != "" {
-			args.Trigger += " from " + va.RequestedBy
-		}
+		args = RunArgs{Source: "validate:" + va.Dataset, Mode: "validate", Trigger: requested("validate_schema", va.RequestedBy)}
 	case (AgentArgs{}).Kind():
 		var aa AgentArgs
 		_ = json.Unmarshal(row.EncodedArgs, &aa)
-		args = RunArgs{Source: "agent:" + aa.AgentType, Mode: "agent " + aa.Task, Trigger: "run_agent"}
-		if aa.RequestedBy != "" {
-			args.Trigger += " from " + aa.RequestedBy
-		}
+		args = RunArgs{Source: "agent:" + aa.AgentType, Mode: "agent " + aa.Task, Trigger: requested("run_agent", aa.RequestedBy)}
+	default:
+		_ = json.Unmarshal(row.EncodedArgs, &args)
 	}
 	ji := JobInfo{
 		ID: row.ID, Source: args.Source, Mode: args.Mode, Trigger: args.Trigger, Streams: args.Streams,
@@ -77,4 +72,12 @@ func jobInfo(row *rivertype.JobRow) JobInfo {
 		ji.LastError = strings.TrimPrefix(msg, "JobCancelError: ")
 	}
 	return ji
+}
+
+// requested names a queued job's trigger and, when known, who asked for it.
+func requested(trigger, by string) string {
+	if by == "" {
+		return trigger
+	}
+	return trigger + " from " + by
 }
